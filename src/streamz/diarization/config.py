@@ -1,0 +1,94 @@
+"""Diarization constants (pyannote segmentation-3.0 geometry) and per-stage configs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config import SAMPLE_RATE
+from ..errors import ConfigError
+
+SEGMENTATION_WINDOW_SECONDS = 10.0
+SEGMENTATION_STEP_SECONDS = 1.0
+FAST_SEGMENTATION_STEP_SECONDS = 2.0
+#: Segmentation-3.0 output geometry for one 10 s window.
+FRAMES_PER_WINDOW = 589
+FRAME_STEP_SECONDS = 0.016875
+FRAME_DURATION_SECONDS = 0.0619375
+NUM_LOCAL_SPEAKERS = 3
+NUM_POWERSET_CLASSES = 7
+WINDOW_SAMPLES = int(SEGMENTATION_WINDOW_SECONDS * SAMPLE_RATE)
+assert WINDOW_SAMPLES == SEGMENTATION_WINDOW_SECONDS * SAMPLE_RATE
+#: Kaldi fbank fed to the speaker-embedding model.
+FBANK_BINS = 80
+FBANK_FRAME_LENGTH_MS = 25.0
+FBANK_FRAME_SHIFT_MS = 10.0
+EMBEDDING_DIMENSION = 192
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    step_seconds: float = SEGMENTATION_STEP_SECONDS  # window step; --fast uses 2 s
+
+    def __post_init__(self):
+        if not 0 < self.step_seconds <= SEGMENTATION_WINDOW_SECONDS:
+            raise ConfigError(f"segmentation step must be in (0, {SEGMENTATION_WINDOW_SECONDS}] s, "
+                              f"got {self.step_seconds}")
+
+
+@dataclass(frozen=True)
+class BinarizeConfig:
+    onset: float = 0.5              # activation threshold
+    offset: float = 0.5             # deactivation threshold
+    min_duration_on: float = 0.0    # seconds; shorter speech turns are removed
+    min_duration_off: float = 0.0   # seconds; shorter pauses are filled
+
+    def __post_init__(self):
+        if not 0 <= self.offset <= self.onset <= 1:
+            raise ConfigError(f"need 0 <= offset <= onset <= 1, got onset={self.onset}, "
+                              f"offset={self.offset}")
+        if self.min_duration_on < 0 or self.min_duration_off < 0:
+            raise ConfigError("min_duration_on/off must be >= 0 seconds")
+
+
+@dataclass(frozen=True)
+class VbxConfig:
+    fa: float = 0.07                # sufficient-statistics scale
+    fb: float = 0.8                 # speaker regularisation; higher -> fewer speakers
+    max_iters: int = 20
+    init_smoothing: float = 7.0     # softmax sharpness of the AHC initialisation
+    min_prior: float = 1e-7         # speakers with a smaller prior are dropped
+
+
+@dataclass(frozen=True)
+class ClusteringConfig:
+    ahc_threshold: float = 0.6      # centroid-linkage threshold on length-normalised embeddings
+    vbx: VbxConfig = field(default_factory=VbxConfig)
+    num_speakers: int | None = None
+    min_speakers: int = 1
+    max_speakers: int | None = None
+
+    def __post_init__(self):
+        if self.num_speakers is not None and self.num_speakers < 1:
+            raise ConfigError(f"num_speakers must be >= 1, got {self.num_speakers}")
+        if self.min_speakers < 1:
+            raise ConfigError(f"min_speakers must be >= 1, got {self.min_speakers}")
+        if self.max_speakers is not None and self.max_speakers < self.min_speakers:
+            raise ConfigError(f"max_speakers ({self.max_speakers}) < min_speakers "
+                              f"({self.min_speakers})")
+
+
+@dataclass(frozen=True)
+class DiarizationConfig:
+    segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
+    binarize: BinarizeConfig = field(default_factory=BinarizeConfig)
+    clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
+    exclusive: bool = False         # at most one speaker per frame in the output
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Knobs that change speed, never results."""
+
+    providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    intra_op_threads: int = 0       # 0: ONNX Runtime's default (all cores)
+    batch_size: int = 32            # windows per segmentation/embedding batch
