@@ -51,3 +51,7 @@ class LedgerError(StreamzError, ValueError):
 
 class LockError(StreamzError, RuntimeError):
     """Another streamz process holds the lock on a model."""
+
+
+class RttmError(StreamzError, ValueError):
+    """An RTTM or UEM file is missing or has a malformed line (the message names file and line)."""

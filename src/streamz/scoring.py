@@ -1,0 +1,243 @@
+"""Diarization error rate (DER) with optimal speaker mapping, as pyannote.metrics computes it."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .diarization.rttm import Segment
+from .errors import RttmError
+
+Interval = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class DerComponents:
+    """Error durations in seconds (reference speaker time is ``total``)."""
+
+    total: float = 0.0          # reference speaker time (overlap counted once per speaker)
+    missed: float = 0.0         # reference speech with too few hypothesis speakers
+    false_alarm: float = 0.0    # hypothesis speech beyond the reference speakers
+    confusion: float = 0.0      # speech attributed to the wrong (mapped) speaker
+    mapping: Mapping[str, str] = field(default_factory=dict)  # hypothesis -> reference label
+
+    @property
+    def der(self) -> float:
+        """(missed + false alarm + confusion) / total; 0 or 1 when there is no reference."""
+        errors = self.missed + self.false_alarm + self.confusion
+        if self.total == 0:
+            return 0.0 if errors == 0 else 1.0
+        return errors / self.total
+
+    def __add__(self, other: "DerComponents") -> "DerComponents":
+        return DerComponents(self.total + other.total, self.missed + other.missed,
+                             self.false_alarm + other.false_alarm,
+                             self.confusion + other.confusion)
+
+    def as_dict(self) -> dict:
+        d = {"der": self.der, "total": self.total, "missed": self.missed,
+             "false_alarm": self.false_alarm, "confusion": self.confusion}
+        if self.mapping:
+            d["mapping"] = dict(self.mapping)
+        return d
+
+
+def read_uem(path: os.PathLike | str) -> dict[str, list[Interval]]:
+    """Read a UEM file (``uri channel start end`` per line).
+
+    Raises
+    ------
+    RttmError
+        If the file cannot be read or a line is malformed (naming the file and line).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise RttmError(f"{path}: cannot read UEM file: {e}") from e
+    out: dict[str, list[Interval]] = {}
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields or fields[0].startswith(";;"):
+            continue
+        if len(fields) != 4:
+            raise RttmError(f"{path}:{lineno}: expected 4 fields (uri channel start end), "
+                            f"got {len(fields)}: {line.strip()!r}")
+        try:
+            start, end = float(fields[2]), float(fields[3])
+        except ValueError:
+            raise RttmError(f"{path}:{lineno}: start and end must be numbers, got "
+                            f"{fields[2]!r} and {fields[3]!r}") from None
+        if not (math.isfinite(start) and math.isfinite(end)) or not 0 <= start <= end:
+            raise RttmError(f"{path}:{lineno}: need 0 <= start <= end, got {start} and {end}")
+        out.setdefault(fields[0], []).append((start, end))
+    return out
+
+
+def _support(intervals: Sequence[Interval]) -> list[Interval]:
+    """Union of intervals as sorted, disjoint, non-touching intervals (empty ones dropped)."""
+    merged: list[list[float]] = []
+    for s, e in sorted(i for i in intervals if i[1] > i[0]):
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return [(s, e) for s, e in merged]
+
+
+def _subtract(base: Sequence[Interval], removed: Sequence[Interval]) -> list[Interval]:
+    """``base`` minus ``removed`` (both arbitrary interval lists)."""
+    out = []
+    removed = _support(removed)
+    for s, e in _support(base):
+        cur = s
+        for rs, re_ in removed:
+            if re_ <= cur or rs >= e:
+                continue
+            if rs > cur:
+                out.append((cur, rs))
+            cur = max(cur, re_)
+        if cur < e:
+            out.append((cur, e))
+    return out
+
+
+def _crop(segments: Sequence[Segment], uem: Sequence[Interval]) -> list[Segment]:
+    out = []
+    for seg in segments:
+        for s, e in uem:
+            lo, hi = max(seg.start, s), min(seg.end, e)
+            if hi > lo:
+                out.append(Segment(lo, hi, seg.label))
+    return out
+
+
+def _counts(segments: Sequence[Segment], labels: list[str], mids: np.ndarray) -> np.ndarray:
+    # (num_intervals, num_labels): how many segments of each label cover each interval middle.
+    out = np.zeros((mids.size, len(labels)))
+    for j, label in enumerate(labels):
+        starts = np.sort([s.start for s in segments if s.label == label])
+        ends = np.sort([s.end for s in segments if s.label == label])
+        out[:, j] = (np.searchsorted(starts, mids, side="right")
+                     - np.searchsorted(ends, mids, side="right"))
+    return out
+
+
+def diarization_error(reference: Sequence[Segment], hypothesis: Sequence[Segment], *,
+                      uem: Sequence[Interval] | None = None, collar: float = 0.0,
+                      skip_overlap: bool = False) -> DerComponents:
+    """Diarization error of one file.
+
+    Follows pyannote.metrics' ``DiarizationErrorRate``: both annotations are cropped to the
+    evaluation map (``uem``; by default the extent of both), minus ``collar / 2`` seconds on each
+    side of every reference boundary and, with ``skip_overlap``, minus reference overlap. The
+    hypothesis speakers are mapped one-to-one to reference speakers so as to maximise their
+    total co-occurrence (Hungarian algorithm).
+
+    Parameters
+    ----------
+    reference, hypothesis : sequence of Segment
+        Speaker turns of the file.
+    uem : sequence of (start, end), optional
+        Scored regions in seconds.
+    collar : float
+        Total width in seconds of the unscored collar around reference boundaries.
+    skip_overlap : bool
+        Do not score regions where two or more reference turns overlap.
+
+    Returns
+    -------
+    DerComponents
+        Error durations in seconds and the mapping (hypothesis label -> reference label).
+    """
+    if collar < 0:
+        raise ValueError(f"collar must be >= 0 seconds, got {collar}")
+    if uem is None:
+        every = list(reference) + list(hypothesis)
+        uem = [(min(s.start for s in every), max(s.end for s in every))] if every else []
+    uem = _support(uem)
+    removed: list[Interval] = []
+    if collar > 0:
+        for seg in reference:
+            removed += [(seg.start - collar / 2, seg.start + collar / 2),
+                        (seg.end - collar / 2, seg.end + collar / 2)]
+    if skip_overlap:
+        ref = sorted(reference, key=lambda s: s.start)
+        for i, a in enumerate(ref):
+            for b in ref[i + 1:]:
+                if b.start >= a.end:
+                    break
+                removed.append((b.start, min(a.end, b.end)))
+    if removed:
+        uem = _subtract(uem, removed)
+    ref, hyp = _crop(reference, uem), _crop(hypothesis, uem)
+    bounds = np.unique(np.array([t for s in ref + hyp for t in (s.start, s.end)], dtype=float))
+    if bounds.size < 2:
+        return DerComponents()
+    durations = np.diff(bounds)
+    mids = bounds[:-1] + durations / 2
+    ref_labels = sorted({s.label for s in ref})
+    hyp_labels = sorted({s.label for s in hyp})
+    r = _counts(ref, ref_labels, mids)                      # (num_intervals, num_ref)
+    h = _counts(hyp, hyp_labels, mids)                      # (num_intervals, num_hyp)
+    n_ref, n_hyp = r.sum(axis=1), h.sum(axis=1)
+    cooccurrence = (r * durations[:, None]).T @ h           # (num_ref, num_hyp) seconds
+    correct = np.zeros_like(durations)
+    mapping = {}
+    if ref_labels and hyp_labels:
+        rows, cols = linear_sum_assignment(cooccurrence, maximize=True)
+        for i, j in zip(rows, cols):
+            if cooccurrence[i, j] > 0:
+                mapping[hyp_labels[j]] = ref_labels[i]
+                correct += np.minimum(r[:, i], h[:, j])
+    return DerComponents(
+        total=float(np.sum(durations * n_ref)),
+        missed=float(np.sum(durations * np.maximum(n_ref - n_hyp, 0))),
+        false_alarm=float(np.sum(durations * np.maximum(n_hyp - n_ref, 0))),
+        confusion=float(np.sum(durations * (np.minimum(n_ref, n_hyp) - correct))),
+        mapping=mapping)
+
+
+def score(reference: Mapping[str, Sequence[Segment]], hypothesis: Mapping[str, Sequence[Segment]],
+          *, uem: Mapping[str, Sequence[Interval]] | None = None, collar: float = 0.0,
+          skip_overlap: bool = False) -> tuple[dict[str, DerComponents], DerComponents]:
+    """DER of every file of the reference, and in total.
+
+    Files are those of the reference (or of ``uem`` when given); a file missing from the
+    hypothesis counts as all missed. Hypothesis files absent from the reference are ignored
+    with a warning.
+
+    Returns
+    -------
+    per_file : dict of str to DerComponents
+    total : DerComponents
+        Sum of the per-file components (``total.der`` is the corpus DER).
+
+    Raises
+    ------
+    RttmError
+        If a ``uem`` is given but lacks a reference file.
+    """
+    uris = list(uem) if uem is not None else list(reference)
+    for uri in reference:
+        if uri not in uris:
+            raise RttmError(f"no UEM entry for reference file {uri!r}")
+    extra = [u for u in hypothesis if u not in uris]
+    if extra:
+        warnings.warn(f"hypothesis files not in the reference are ignored: {', '.join(extra)}")
+    per_file = {}
+    total = DerComponents()
+    for uri in uris:
+        result = diarization_error(reference.get(uri, []), hypothesis.get(uri, []),
+                                   uem=None if uem is None else uem[uri], collar=collar,
+                                   skip_overlap=skip_overlap)
+        per_file[uri] = result
+        total = total + result
+    return per_file, total
