@@ -57,6 +57,13 @@ class VbxConfig:
     max_iters: int = 20
     init_smoothing: float = 7.0     # softmax sharpness of the AHC initialisation
     min_prior: float = 1e-7         # speakers with a smaller prior are dropped
+    epsilon: float = 1e-4           # stop when the ELBO improves by less than this
+
+    def __post_init__(self):
+        if self.fa <= 0 or self.fb <= 0:
+            raise ConfigError(f"VBx fa and fb must be > 0, got fa={self.fa}, fb={self.fb}")
+        if self.max_iters < 1:
+            raise ConfigError(f"VBx max_iters must be >= 1, got {self.max_iters}")
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,17 @@ class ClusteringConfig:
     num_speakers: int | None = None
     min_speakers: int = 1
     max_speakers: int | None = None
+    min_active_ratio: float = 0.2   # clustered embeddings need this share of single-speaker frames
+    plda_method: str = "lda"        # per-recording PLDA estimate when no PLDA model is given
+    plda_shrinkage: float = 0.1     # identity weight in the estimated within-class covariance
+    constrained_assignment: bool = True  # one-to-one local speaker -> cluster in each chunk
 
     def __post_init__(self):
+        if self.plda_method not in ("lda", "isotropic"):
+            raise ConfigError(f"plda_method must be one of [lda, isotropic], got "
+                              f"{self.plda_method!r}")
+        if not 0 <= self.plda_shrinkage <= 1:
+            raise ConfigError(f"plda_shrinkage must be in [0, 1], got {self.plda_shrinkage}")
         if self.num_speakers is not None and self.num_speakers < 1:
             raise ConfigError(f"num_speakers must be >= 1, got {self.num_speakers}")
         if self.min_speakers < 1:

@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+
+from streamz.diarization.clustering import cluster, train_mask
+from streamz.diarization.config import ClusteringConfig
+from streamz.diarization.vbx import l2_normalize
+
+NUM_FRAMES = 100
+
+
+def _scene(rng, num_speakers=3, num_chunks=60, dimension=32, noise=0.25):
+    """Chunks with two active local speakers each (first and second half of the chunk)."""
+    voices = l2_normalize(rng.standard_normal((num_speakers, dimension))) * 5
+    emb = np.full((num_chunks, 3, dimension), np.nan, dtype=np.float32)
+    act = np.zeros((num_chunks, NUM_FRAMES, 3), dtype=np.float32)
+    truth = np.full((num_chunks, 3), -1)
+    for c in range(num_chunks):
+        a, b = rng.choice(num_speakers, size=2, replace=False)
+        slots = rng.permutation(3)[:2]
+        for slot, spk, span in zip(slots, (a, b), (slice(0, 50), slice(50, 100))):
+            act[c, span, slot] = 1
+            emb[c, slot] = voices[spk] + noise * 5 * rng.standard_normal(dimension) / np.sqrt(
+                dimension)
+            truth[c, slot] = spk
+    return emb, act, truth
+
+
+def _consistent(hard, truth):
+    active = truth >= 0
+    pairs = set(zip(hard[active].tolist(), truth[active].tolist()))
+    return len(pairs) == len(set(truth[active].tolist()))
+
+
+def test_recovers_speakers(rng):
+    emb, act, truth = _scene(rng)
+    res = cluster(emb, act)
+    assert res.hard_clusters.shape == (60, 3) and res.hard_clusters.dtype == np.int64
+    assert res.centroids.shape == (3, 32)
+    assert np.all(res.hard_clusters[truth < 0] == -2)
+    assert _consistent(res.hard_clusters, truth)
+    assert res.num_train == 120
+
+
+@pytest.mark.parametrize("method", ["lda", "isotropic"])
+def test_plda_methods(rng, method):
+    emb, act, truth = _scene(rng)
+    res = cluster(emb, act, ClusteringConfig(plda_method=method))
+    assert _consistent(res.hard_clusters, truth) and len(res.centroids) == 3
+
+
+@pytest.mark.parametrize("kwargs,expected", [({"num_speakers": 2}, 2), ({"max_speakers": 2}, 2),
+                                             ({"min_speakers": 4}, 4), ({"num_speakers": 3}, 3)])
+def test_speaker_count_constraints(rng, kwargs, expected):
+    emb, act, _ = _scene(rng)
+    res = cluster(emb, act, ClusteringConfig(**kwargs))
+    assert len(res.centroids) == expected
+    assert res.hard_clusters.max() < expected
+
+
+def test_one_to_one_inside_chunks(rng):
+    emb, act, truth = _scene(rng)
+    res = cluster(emb, act)
+    for row, t in zip(res.hard_clusters, truth):
+        assigned = row[t >= 0]
+        assert len(set(assigned.tolist())) == len(assigned)
+
+
+def test_too_few_embeddings_is_one_speaker(rng):
+    emb, act, _ = _scene(rng, num_chunks=1)
+    act[0, 50:, :] = 0                       # only the first speaker keeps its frames
+    act[0, :10, :] = 1                       # ... and it is never alone long enough
+    res = cluster(emb, act)
+    assert res.num_train < 2 and res.centroids.shape == (1, 32)
+    assert set(res.hard_clusters.ravel().tolist()) <= {0, -2}
+
+
+def test_train_mask_needs_single_speaker_frames_and_finite(rng):
+    emb, act, _ = _scene(rng, num_chunks=2)
+    mask = train_mask(emb, act)
+    assert mask.sum() == 4
+    emb[0, np.flatnonzero(act[0].sum(0))[0]] = np.nan
+    assert train_mask(emb, act).sum() == 3
+    assert train_mask(emb, act, min_active_ratio=0.6).sum() == 0
+
+
+def test_nan_embedding_of_active_speaker_still_assigned(rng):
+    emb, act, truth = _scene(rng)
+    c, s = 5, int(np.flatnonzero(truth[5] >= 0)[0])
+    emb[c, s] = np.nan
+    res = cluster(emb, act)
+    assert res.hard_clusters[c, s] >= 0
+
+
+def test_input_not_modified(rng):
+    emb, act, _ = _scene(rng)
+    before = emb.copy()
+    cluster(emb, act, ClusteringConfig(num_speakers=2))
+    np.testing.assert_array_equal(emb, before)
