@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
@@ -109,6 +110,303 @@ def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
         pct = (lambda x: 100 * x / r.total) if r.total else (lambda x: 0.0)
         click.echo(f"{uri:<{width}}  {100 * r.der:7.2f}  {pct(r.missed):7.2f}  "
                    f"{pct(r.false_alarm):7.2f}  {pct(r.confusion):7.2f}  {r.total:9.3f}")
+
+
+# -- speaker identification -------------------------------------------------------------------
+
+_DEFAULT_MODEL = "models/model.npz"
+
+
+def _cache_options(f):
+    f = click.option("--no-cache-wav", is_flag=True,
+                     help="Reuse cached WAVs of MP3s but write no new ones.")(f)
+    f = click.option("--cache-dir", type=click.Path(file_okay=False), default="cache",
+                     show_default=True, help="Where decoded MP3s are cached as WAV.")(f)
+    f = click.option("--feature-cache", type=click.Path(file_okay=False),
+                     default="feature_cache", show_default=True,
+                     help="Where feature matrices are cached (.npy).")(f)
+    return f
+
+
+def _cache_config(cache_dir, feature_cache, no_cache_wav):
+    from pathlib import Path
+
+    from .extraction import CacheConfig
+
+    return CacheConfig(feature_dir=Path(feature_cache), wav_dir=Path(cache_dir),
+                       write_wav=not no_cache_wav)
+
+
+def _model_option(f):
+    return click.option("--model", "model_path", type=click.Path(dir_okay=False),
+                        default=_DEFAULT_MODEL, show_default=True,
+                        help="Speaker model file (.npz).")(f)
+
+
+def _threshold_option(f):
+    return click.option("--threshold", type=click.FloatRange(0, 1), default=0.8,
+                        show_default=True,
+                        help="Confidence needed to name a speaker; below it: unknown.")(f)
+
+
+def _report_failures(failures, what="files"):
+    """Print per-file failures to stderr; exit status 1 when there were any."""
+    for path, message in failures:
+        message = str(message)
+        click.echo(f"Error: {message if message.startswith(str(path)) else f'{path}: {message}'}",
+                   err=True)
+    if failures:
+        click.echo(f"{len(failures)} {what} failed.", err=True)
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("file_list", required=False, default="train_files.txt",
+                type=click.Path(dir_okay=False))
+@_model_option
+@_threshold_option
+@click.option("--burn-in-limit", type=click.IntRange(min=0), default=None,
+              help="Files learned before the normal new-speaker rule applies "
+                   "[default: 20% of the list, 10..50].")
+@click.option("--max-speakers", type=click.IntRange(min=1), default=100, show_default=True,
+              help="No new speaker is created past this many.")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Epochs of the first training.")
+@click.option("--update-epochs", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Epochs of each later update.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--retrain", "--force", "retrain", is_flag=True,
+              help="Forget the saved model and learn the whole list again.")
+@click.option("--target-list", type=click.Path(dir_okay=False), default=None,
+              help="Evaluation list to refresh [default: target_files.txt beside FILE_LIST].")
+@click.option("--wait", "lock_timeout", type=click.FloatRange(min=0), default=0.0,
+              help="Seconds to wait for another run holding the model (default: fail at once).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's report as JSON.")
+@_cache_options
+@click.pass_obj
+def train(obj, file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
+          update_epochs, seed, retrain, target_list, lock_timeout, as_json, cache_dir,
+          feature_cache, no_cache_wav):
+    """Learn the new files of FILE_LIST (lines: path[,label]).
+
+    Files already learned are skipped, so the command suits a cron job. Unlabelled files
+    are matched to a known speaker or become a new one, and the label is written back.
+
+    \b
+    Example:
+      streamz train train_files.txt --model models/model.npz
+    """
+    from pathlib import Path
+
+    from .training import TrainConfig, train as train_model
+
+    cfg = TrainConfig(threshold=threshold, burn_in_limit=burn_in_limit,
+                      max_speakers=max_speakers, epochs=epochs, update_epochs=update_epochs,
+                      seed=seed, retrain=retrain, lock_timeout=lock_timeout)
+    if target_list is None:
+        target_list = Path(file_list).parent / "target_files.txt"
+    with Progress(obj["quiet"]) as progress:
+        report = train_model(file_list, model_path, cfg, target_list=target_list,
+                             cache=_cache_config(cache_dir, feature_cache, no_cache_wav),
+                             hook=progress)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for path, label, confidence, is_new in report.assigned:
+            how = "new speaker" if is_new else f"confidence {confidence:.2f}"
+            click.echo(f"{path}\t{label}\t({how})")
+        click.echo(f"learned {len(report.learned)} file(s), skipped {report.skipped} already "
+                   f"learned, {len(report.new_speakers)} new speaker(s); model: "
+                   f"{report.model_path}", err=True)
+    _report_failures(report.failures)
+
+
+def _load_speaker_model(model_path):
+    from .persistence import load_model
+
+    return load_model(model_path)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_model_option
+@_threshold_option
+@click.option("--list", "as_list", is_flag=True,
+              help="Every speaker heard in each recording, with its share of the windows.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_cache_options
+@click.pass_obj
+def identify(obj, files, model_path, threshold, as_list, as_json, cache_dir, feature_cache,
+             no_cache_wav):
+    """Say who speaks in each FILE (or "unknown").
+
+    \b
+    Example:
+      streamz identify call.wav --threshold 0.8
+    """
+    from .identification import identify_files
+
+    model = _load_speaker_model(model_path)
+    with Progress(obj["quiet"]) as progress:
+        results, failures = identify_files(
+            model, files, threshold=threshold,
+            cache=_cache_config(cache_dir, feature_cache, no_cache_wav), hook=progress)
+    rows = []
+    for r in results:
+        row = {"file": str(r.path), "speaker": r.speaker, "best": r.best,
+               "confidence": round(r.confidence, 4)}
+        if as_list:
+            row["speakers"] = [{"speaker": s, "windows": n, "share": round(share, 4)}
+                               for s, n, share in r.speaker_shares(model.speakers, threshold)]
+        rows.append(row)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    for row in rows if not as_json else ():
+        click.echo(f"{row['file']}\t{row['speaker']}\t{row['confidence']:.3f}")
+        for s in row.get("speakers", ()):
+            click.echo(f"  {s['speaker']}\t{s['share']:.1%}\t({s['windows']} windows)")
+    _report_failures(failures)
+
+
+@cli.command(name="eval")
+@click.argument("file_list", required=False, default="target_files.txt",
+                type=click.Path(dir_okay=False))
+@_model_option
+@_threshold_option
+@click.option("--eval-split", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=None,
+              help="Instead: hold out this fraction of FILE_LIST's labelled files, train a "
+                   "temporary model on the rest (the saved model is untouched) and score it.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_cache_options
+@click.pass_obj
+def evaluate_cmd(obj, file_list, model_path, threshold, eval_split, seed, as_json, cache_dir,
+                 feature_cache, no_cache_wav):
+    """Accuracy of the model on a labelled list (default target_files.txt).
+
+    Labels the model does not know (e.g. "unknown") are unknown speakers: they measure
+    rejection and the known-vs-unknown AUC.
+
+    \b
+    Example:
+      streamz eval target_files.txt --json
+    """
+    from .evaluation import evaluate_list, evaluate_split
+
+    cache = _cache_config(cache_dir, feature_cache, no_cache_wav)
+    with Progress(obj["quiet"]) as progress:
+        if eval_split is not None:
+            report = evaluate_split(file_list, eval_split, threshold=threshold, seed=seed,
+                                    cache=cache, hook=progress)
+        else:
+            report = evaluate_list(_load_speaker_model(model_path), file_list,
+                                   threshold=threshold, cache=cache, hook=progress)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(_format_eval(report))
+    _report_failures(report.failures)
+
+
+def _format_eval(report) -> str:
+    def pct(x):
+        return "n/a" if x is None else f"{x:.3f}"
+
+    lines = [f"files: {report.n_files} ({report.n_known} known speaker, "
+             f"{report.n_unknown} unknown speaker)",
+             f"closed-set accuracy: {pct(report.accuracy)}",
+             f"open-set accuracy @ {report.threshold}: {pct(report.open_set_accuracy)}",
+             f"unknown rejected: {pct(report.unknown_rejection)}   known falsely rejected: "
+             f"{pct(report.known_false_rejection)}",
+             f"known-vs-unknown AUC: {pct(report.auc)}   EER: {pct(report.eer)}", "",
+             "speaker      precision  recall  support"]
+    for name, s in report.per_speaker.items():
+        lines.append(f"{name:<12} {pct(s['precision']):>9}  {pct(s['recall']):>6}  "
+                     f"{s['support']:>7}")
+    width = max(len(label) for label in report.confusion_labels)
+    lines += ["", "confusion (rows: truth, columns: decision)",
+              " " * (width + 1) + " ".join(f"{label:>{width}}" for label in report.confusion_labels)]
+    for label, row in zip(report.confusion_labels, report.confusion):
+        lines.append(f"{label:<{width}} " + " ".join(f"{n:>{width}}" for n in row))
+    return "\n".join(lines)
+
+
+def _labelled_paths(file_list):
+    from .ledger import read_ledger
+
+    entries = read_ledger(file_list)
+    return [e.path for e in entries], [e.label for e in entries]
+
+
+@cli.command(name="check-embeddings")
+@click.argument("file_list", required=False, default="train_files.txt",
+                type=click.Path(dir_okay=False))
+@_model_option
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_cache_options
+@click.pass_obj
+def check_embeddings(obj, file_list, model_path, as_json, cache_dir, feature_cache, no_cache_wav):
+    """How well the model's speaker embeddings separate the labelled files of FILE_LIST.
+
+    Prints the mean intra- and inter-speaker cosine similarity and the silhouette score.
+
+    \b
+    Example:
+      streamz check-embeddings train_files.txt
+    """
+    from .speaker_space import file_embeddings, separation
+
+    model = _load_speaker_model(model_path)
+    paths, labels = _labelled_paths(file_list)
+    keep = [i for i, label in enumerate(labels) if label is not None]
+    with Progress(obj["quiet"]) as progress:
+        emb, ok, failures = file_embeddings(model, [paths[i] for i in keep],
+                                            cache=_cache_config(cache_dir, feature_cache,
+                                                                no_cache_wav), hook=progress)
+    stats = separation(emb, [labels[keep[i]] for i in ok])
+    if as_json:
+        click.echo(json.dumps(stats, indent=2))
+    else:
+        for key, value in stats.items():
+            click.echo(f"{key}: {value if value is None or isinstance(value, int) else round(value, 4)}")
+    _report_failures(failures)
+
+
+@cli.command(name="cluster-embeddings")
+@click.argument("k", type=click.IntRange(min=1))
+@click.argument("file_list", required=False, default="train_files.txt",
+                type=click.Path(dir_okay=False))
+@_model_option
+@click.option("--seed", type=int, default=0, show_default=True, help="k-means seed.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@_cache_options
+@click.pass_obj
+def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, feature_cache,
+                       no_cache_wav):
+    """Group the files of FILE_LIST into K clusters of similar voices (k-means).
+
+    \b
+    Example:
+      streamz cluster-embeddings 4 unlabelled_files.txt
+    """
+    from .speaker_space import cluster, file_embeddings
+
+    model = _load_speaker_model(model_path)
+    paths, labels = _labelled_paths(file_list)
+    with Progress(obj["quiet"]) as progress:
+        emb, ok, failures = file_embeddings(model, paths, hook=progress,
+                                            cache=_cache_config(cache_dir, feature_cache,
+                                                                no_cache_wav))
+    assignment = cluster(emb, k, seed=seed)
+    rows = [{"file": str(paths[i]), "cluster": int(c), "label": labels[i]}
+            for i, c in zip(ok, assignment)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            click.echo(f"{row['file']}\t{row['cluster']}" + (f"\t{row['label']}" if row["label"] else ""))
+    _report_failures(failures)
 
 
 def main():

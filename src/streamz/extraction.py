@@ -1,0 +1,104 @@
+"""From an audio file to classifier inputs, with the on-disk feature cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ._fileio import atomic_path, sha256_file
+from .audio import load_audio
+from .augment import augmented_copies
+from .config import FeatureConfig
+from .errors import FeatureError
+from .features import extract
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """Where decoded audio and features are kept between runs (None: not kept)."""
+
+    feature_dir: Path | None = Path("feature_cache")  # .npy feature matrices
+    wav_dir: Path | None = Path("cache")              # decoded MP3s as WAV
+    write_wav: bool = True                            # False: reuse cached WAVs, write none
+
+
+@dataclass(frozen=True)
+class FileFeatures:
+    """The windows of one file: clean ones, and augmented ones when asked for."""
+
+    sha256: str
+    clean: np.ndarray                 # (n_windows, n_features)
+    augmented: np.ndarray | None      # (n_augmented_windows, n_features)
+
+
+def file_features(path: os.PathLike | str, cfg: FeatureConfig, *, cache: CacheConfig,
+                  augment_seed: int | None = None, sha256: str | None = None) -> FileFeatures:
+    """Window features of an audio file, read from the cache when its content was seen.
+
+    Parameters
+    ----------
+    path : path-like
+    cfg : FeatureConfig
+    cache : CacheConfig
+    augment_seed : int, optional
+        Also compute windows of augmented copies (for training), seeded by this value and
+        the file's content so they are reproducible.
+    sha256 : str, optional
+        The file's content hash when the caller already has it.
+
+    Raises
+    ------
+    AudioLoadError, FeatureError
+        With the file's path in the message.
+    """
+    path = Path(path)
+    sha = sha256 or sha256_file(path)
+    key = _cache_key(sha, cfg)
+    audio = None
+
+    def load():
+        nonlocal audio
+        if audio is None:
+            audio = load_audio(path, sr=cfg.sr, cache_dir=cache.wav_dir,
+                               write_cache=cache.write_wav)
+        return audio
+
+    try:
+        clean = _cached(cache.feature_dir, f"{key}.npy", lambda: extract(load(), cfg))
+        augmented = None
+        if augment_seed is not None:
+            def make_augmented():
+                rng = np.random.default_rng([augment_seed, int(sha[:12], 16)])
+                copies = augmented_copies(load(), sr=cfg.sr, rng=rng)[1:]
+                return np.concatenate([extract(copy, cfg) for copy in copies])
+            augmented = _cached(cache.feature_dir, f"{key}.aug{augment_seed}.npy",
+                                make_augmented)
+    except FeatureError as e:
+        raise FeatureError(f"{path}: {e}") from e
+    return FileFeatures(sha256=sha, clean=clean, augmented=augmented)
+
+
+def _cache_key(sha: str, cfg: FeatureConfig) -> str:
+    settings = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()
+    return f"{sha[:32]}.{settings[:12]}"
+
+
+def _cached(folder: Path | None, name: str, compute) -> np.ndarray:
+    if folder is None:
+        return compute()
+    target = Path(folder) / name
+    if target.exists():
+        try:
+            return np.load(target, allow_pickle=False)
+        except (OSError, ValueError):
+            pass  # a damaged cache entry is recomputed and replaced
+    value = np.ascontiguousarray(compute(), dtype=np.float32)
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, value, allow_pickle=False)
+    return value

@@ -1,0 +1,118 @@
+"""Training and target file lists: ``path[,label]`` lines, comments and blank lines allowed."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._fileio import atomic_write_text
+from .audio import AUDIO_EXTENSIONS
+from .errors import LedgerError
+
+_LABEL = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One audio file named by a list."""
+
+    line: int                  # 1-based line number in the list
+    raw_path: str              # the path as written
+    path: Path                 # resolved: relative paths are taken from the list's folder
+    label: str | None          # speaker label (integer or name), None when unlabelled
+
+
+def parse_line(text: str, *, source: str, line: int, base: Path) -> LedgerEntry | None:
+    """Parse one list line; None for blank lines and ``#`` comments.
+
+    Raises
+    ------
+    LedgerError
+        Naming ``source:line`` and the problem.
+    """
+    stripped = text.strip()
+    if not stripped or stripped.startswith("#"):
+        return None
+    raw_path, label = stripped, None
+    if "," in stripped:
+        head, tail = (part.strip() for part in stripped.rsplit(",", 1))
+        # A comma inside a file name: the tail is then the end of a path, not a label.
+        if Path(tail).suffix.lower() not in AUDIO_EXTENSIONS:
+            raw_path, label = head, tail
+            if not label:
+                raise LedgerError(f"{source}:{line}: empty label after the comma in {text!r}")
+            if not _LABEL.match(label):
+                raise LedgerError(f"{source}:{line}: malformed label {label!r} (use letters, "
+                                  "digits, '_', '-' or '.')")
+    if not raw_path:
+        raise LedgerError(f"{source}:{line}: missing file path in {text!r}")
+    path = Path(os.path.expanduser(raw_path))
+    return LedgerEntry(line=line, raw_path=raw_path,
+                       path=path if path.is_absolute() else base / path, label=label)
+
+
+def read_ledger(path: os.PathLike | str) -> list[LedgerEntry]:
+    """Read a ``path[,label]`` list.
+
+    Parameters
+    ----------
+    path : path-like
+        The list file (UTF-8).
+
+    Returns
+    -------
+    list of LedgerEntry, in file order
+
+    Raises
+    ------
+    LedgerError
+        If the list is missing, unreadable, or has a malformed line.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LedgerError(f"{path}: file list not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise LedgerError(f"{path}: cannot read file list ({e})") from e
+    base = path.resolve().parent
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        entry = parse_line(line, source=str(path), line=number, base=base)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def write_labels(path: os.PathLike | str, labels: dict[int, str]) -> None:
+    """Write labels into the lines of a list, atomically, keeping every other line as is.
+
+    Parameters
+    ----------
+    path : path-like
+        The list file.
+    labels : dict
+        1-based line number -> label for lines that are currently unlabelled.
+    """
+    if not labels:
+        return
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, label in labels.items():
+        entry = parse_line(lines[number - 1], source=str(path), line=number, base=Path("."))
+        if entry is None:
+            raise LedgerError(f"{path}:{number}: expected a file line to label")
+        lines[number - 1] = f"{entry.raw_path},{label}"
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def remove_lines(path: os.PathLike | str, numbers: set[int]) -> None:
+    """Drop the given 1-based lines from a list, atomically."""
+    if not numbers:
+        return
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    atomic_write_text(path, "".join(f"{line}\n" for i, line in enumerate(lines, start=1)
+                                    if i not in numbers))

@@ -1,0 +1,158 @@
+"""The speaker model and its .npz file: no pickle, atomic writes, versioned."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._fileio import atomic_path
+from .classifier import SpeakerClassifier
+from .config import FeatureConfig
+from .errors import ModelFormatError
+
+FORMAT_VERSION = 1
+_REQUIRED = ("format_version", "sample_rate", "config_json", "feature_config_json", "classes",
+             "mean", "scale", "n_layers", "n_samples_seen", "learned_sha256", "learned_labels",
+             "history_json", "memory_X", "memory_y")
+
+
+@dataclass
+class SpeakerModel:
+    """Everything a training run keeps: the classifier and what it has learned from.
+
+    Attributes
+    ----------
+    classifier : SpeakerClassifier
+    feature_config : FeatureConfig
+        Features the classifier was trained on; prediction refuses others.
+    learned : dict
+        Content SHA-256 of every learned file -> its speaker label.
+    history : list of dict
+        One record per training run (time, files, new speakers, epochs).
+    memory_X : ndarray of shape (n_memory, n_features), float32
+        A bounded sample of past training windows, replayed in later runs so that learning
+        new speakers does not erase old ones.
+    memory_y : ndarray of shape (n_memory,), str
+    """
+
+    classifier: SpeakerClassifier
+    feature_config: FeatureConfig = field(default_factory=FeatureConfig)
+    learned: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+    memory_X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    memory_y: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
+
+    @property
+    def speakers(self) -> list[str]:
+        return self.classifier.classes_.tolist() if hasattr(self.classifier, "classes_") else []
+
+
+def normalize_model_path(path: os.PathLike | str) -> Path:
+    """``np.savez`` appends ``.npz`` to names without it; make every caller agree."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def save_model(model: SpeakerModel, path: os.PathLike | str) -> Path:
+    """Write ``model`` to ``path`` atomically (temporary file, then ``os.replace``).
+
+    Returns
+    -------
+    Path
+        The path written (with ``.npz``).
+    """
+    clf = model.classifier
+    clf._check_is_fitted()
+    path = normalize_model_path(path)
+    learned = sorted(model.learned.items())
+    arrays = {
+        "format_version": np.array(FORMAT_VERSION),
+        "sample_rate": np.array(model.feature_config.sr),
+        "config_json": np.array(json.dumps(clf.get_params())),
+        "feature_config_json": np.array(json.dumps(model.feature_config.to_dict())),
+        "classes": np.asarray(clf.classes_, dtype=str),
+        "mean": clf.mean_, "scale": clf.scale_,
+        "n_layers": np.array(len(clf.coefs_)),
+        "n_samples_seen": np.array(clf.n_samples_seen_),
+        "loss_curve": np.asarray(clf.loss_curve_, dtype=np.float64),
+        "learned_sha256": np.asarray([k for k, _ in learned], dtype=str),
+        "learned_labels": np.asarray([v for _, v in learned], dtype=str),
+        "history_json": np.array(json.dumps(model.history)),
+        "memory_X": np.asarray(model.memory_X, dtype=np.float32),
+        "memory_y": np.asarray(model.memory_y, dtype=str),
+    }
+    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
+        arrays[f"W{i}"], arrays[f"b{i}"] = W, b
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    return path
+
+
+def load_model(path: os.PathLike | str) -> SpeakerModel:
+    """Read a model written by :func:`save_model`, without pickle.
+
+    Raises
+    ------
+    ModelFormatError
+        If the file is missing, not an .npz, of another format version, or lacks keys.
+    """
+    path = normalize_model_path(path)
+    if not path.exists():
+        raise ModelFormatError(f"{path}: model not found (train one with `streamz train`)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise ModelFormatError(f"{path}: not a readable streamz model ({e})") from e
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise ModelFormatError(f"{path}: not a streamz model; missing keys: {', '.join(missing)}")
+    version = int(data["format_version"])
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(f"{path}: model format version {version} is not supported "
+                               f"(this streamz reads version {FORMAT_VERSION})")
+    try:
+        n_layers = int(data["n_layers"])
+        clf = SpeakerClassifier(**_params(json.loads(str(data["config_json"]))))
+        clf.coefs_ = [np.asarray(data[f"W{i}"], np.float32) for i in range(n_layers)]
+        clf.intercepts_ = [np.asarray(data[f"b{i}"], np.float32) for i in range(n_layers)]
+        clf.classes_ = np.asarray(data["classes"], dtype=str)
+        clf.mean_ = np.asarray(data["mean"], np.float32)
+        clf.scale_ = np.asarray(data["scale"], np.float32)
+        clf.n_features_in_ = clf.mean_.shape[0]
+        clf.n_samples_seen_ = int(data["n_samples_seen"])
+        clf.loss_curve_ = data.get("loss_curve", np.zeros(0)).tolist()
+        feature_config = FeatureConfig(**json.loads(str(data["feature_config_json"])))
+        history = json.loads(str(data["history_json"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFormatError(f"{path}: corrupt model ({e})") from e
+    _check_shapes(path, clf)
+    return SpeakerModel(classifier=clf, feature_config=feature_config,
+                        learned=dict(zip(data["learned_sha256"].tolist(),
+                                         data["learned_labels"].tolist())),
+                        history=history, memory_X=np.asarray(data["memory_X"], np.float32),
+                        memory_y=np.asarray(data["memory_y"], dtype=str))
+
+
+def _params(params: dict) -> dict:
+    params["hidden_sizes"] = tuple(params.get("hidden_sizes", ()))
+    return params
+
+
+def _check_shapes(path: Path, clf: SpeakerClassifier) -> None:
+    expected_in = clf.n_features_in_
+    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
+        if W.ndim != 2 or W.shape[0] != expected_in or b.shape != (W.shape[1],) \
+                or not np.isfinite(W).all():
+            raise ModelFormatError(f"{path}: corrupt model (layer {i} has inconsistent or "
+                                   "non-finite weights)")
+        expected_in = W.shape[1]
+    if expected_in != len(clf.classes_):
+        raise ModelFormatError(f"{path}: corrupt model ({len(clf.classes_)} speakers but "
+                               f"{expected_in} outputs)")

@@ -1,0 +1,288 @@
+"""Incremental training from a file list: learn what is new, enrol new speakers."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._fileio import file_lock, sha256_file
+from .classifier import SpeakerClassifier
+from .config import FeatureConfig
+from .errors import AudioLoadError, ConfigError, FeatureError, StreamzError
+from .extraction import CacheConfig, FileFeatures, file_features
+from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
+from .persistence import SpeakerModel, load_model, normalize_model_path, save_model
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    threshold: float = 0.8          # min confidence to match an unlabelled file to a speaker
+    burn_in_limit: int | None = None  # files learned before the normal rule; None: 20% of the list, 10..50
+    max_speakers: int = 100         # no new speaker is created past this many
+    epochs: int = 30                # epochs of the first training
+    update_epochs: int = 10         # epochs of each later update (new files + replay memory)
+    hidden_sizes: tuple = (256,)    # classifier hidden layers
+    seed: int = 0                   # initialisation, shuffling, dropout and augmentation
+    memory_per_speaker: int = 400   # replayed windows kept per speaker
+    retrain: bool = False           # forget the saved model and learn the whole list again
+    lock_timeout: float = 0.0       # seconds to wait for another run holding the model
+
+    def __post_init__(self):
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
+        if self.max_speakers < 1:
+            raise ConfigError(f"max_speakers must be >= 1, got {self.max_speakers}")
+        if self.epochs < 1 or self.update_epochs < 1:
+            raise ConfigError("epochs must be >= 1")
+        if self.burn_in_limit is not None and self.burn_in_limit < 0:
+            raise ConfigError(f"burn_in_limit must be >= 0, got {self.burn_in_limit}")
+
+
+@dataclass
+class TrainReport:
+    """What a training run did."""
+
+    model_path: Path
+    learned: list = field(default_factory=list)       # (path, label) of files learned now
+    assigned: list = field(default_factory=list)      # (path, label, confidence, is_new)
+    new_speakers: list = field(default_factory=list)
+    skipped: int = 0                                  # files already learned
+    failures: list = field(default_factory=list)      # (path, message)
+    targets_removed: int = 0                          # target lines now in training
+
+    def to_dict(self) -> dict:
+        return {"model": str(self.model_path), "learned": [[str(p), l] for p, l in self.learned],
+                "assigned": [{"path": str(p), "label": l, "confidence": round(c, 4), "new": n}
+                             for p, l, c, n in self.assigned],
+                "new_speakers": self.new_speakers, "skipped": self.skipped,
+                "failures": [[str(p), m] for p, m in self.failures],
+                "targets_removed": self.targets_removed}
+
+
+def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: TrainConfig = TrainConfig(),
+          *, feature_config: FeatureConfig | None = None, cache: CacheConfig = CacheConfig(),
+          target_list: os.PathLike | str | None = None, hook=None) -> TrainReport:
+    """Learn the files of a ``path[,label]`` list that the model has not learned yet.
+
+    Labelled files train their speaker (new labels widen the model). Each unlabelled file is
+    matched to the best known speaker when its confidence reaches ``cfg.threshold`` (during
+    burn-in, halfway between the threshold and 1), otherwise it becomes a new speaker; its
+    label is written back into the list. Files that fail are reported and skipped.
+
+    Parameters
+    ----------
+    list_path : path-like
+        The training list.
+    model_path : path-like
+        The model to update (created when missing).
+    cfg : TrainConfig
+    feature_config : FeatureConfig, optional
+        Features of a new model; an existing model keeps its own.
+    cache : CacheConfig
+    target_list : path-like, optional
+        Evaluation list refreshed after training: its lines whose audio was learned are
+        removed, so evaluation stays on unseen audio.
+    hook : callable, optional
+        ``hook(step, completed=i, total=n)`` progress callback.
+
+    Returns
+    -------
+    TrainReport
+
+    Raises
+    ------
+    LedgerError, LockError, ModelFormatError, StreamzError
+    """
+    model_path = normalize_model_path(model_path)
+    hook = hook or (lambda *a, **k: None)
+    with file_lock(model_path.with_name(model_path.name + ".lock"), timeout=cfg.lock_timeout):
+        entries = read_ledger(list_path)
+        model = None if cfg.retrain or not model_path.exists() else load_model(model_path)
+        if model is None:
+            model = SpeakerModel(
+                classifier=SpeakerClassifier(hidden_sizes=tuple(cfg.hidden_sizes),
+                                             max_epochs=cfg.epochs, random_state=cfg.seed),
+                feature_config=feature_config or FeatureConfig())
+        report = TrainReport(model_path=model_path)
+        labels_to_write: dict[int, str] = {}
+        todo = _new_entries(entries, model, report, labels_to_write, hook)
+        features = _extract(todo, model.feature_config, cache, cfg.seed, report, hook)
+        trainer = _Trainer(model, cfg, burn_in=_burn_in_limit(cfg, len(entries)))
+        labelled = [(e, f) for e, f in features if e.label is not None]
+        if labelled:
+            trainer.learn_labelled(labelled)
+            report.learned += [(e.path, e.label) for e, _ in labelled]
+        unlabelled = [(e, f) for e, f in features if e.label is None]
+        for i, (entry, feats) in enumerate(unlabelled):
+            hook("enrolling", completed=i, total=len(unlabelled))
+            label, confidence, is_new = trainer.learn_unlabelled(feats)
+            labels_to_write[entry.line] = label
+            report.learned.append((entry.path, label))
+            report.assigned.append((entry.path, label, confidence, is_new))
+            if is_new:
+                report.new_speakers.append(label)
+        if features:
+            model.history.append({
+                "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "list": str(Path(list_path).resolve()), "files": len(features),
+                "new_speakers": report.new_speakers, "failures": len(report.failures)})
+            save_model(model, model_path)
+        write_labels(list_path, labels_to_write)
+        if target_list is not None and Path(target_list).exists():
+            report.targets_removed = _refresh_targets(Path(target_list), model)
+    if not model.speakers:
+        raise StreamzError(f"{list_path}: nothing could be learned "
+                           f"({len(report.failures)} of {len(entries)} files failed)")
+    return report
+
+
+def _new_entries(entries, model, report, labels_to_write, hook) -> list[tuple[LedgerEntry, str]]:
+    """Entries whose content the model has not learned, with their hashes."""
+    todo, seen = [], set()
+    for i, entry in enumerate(entries):
+        hook("hashing", completed=i, total=len(entries))
+        try:
+            sha = _content_hash(entry.path)
+        except AudioLoadError as e:
+            report.failures.append((entry.path, e.problem))
+            continue
+        if sha in model.learned:
+            report.skipped += 1
+            if entry.label is None:  # learned by a run that stopped before writing the list
+                labels_to_write[entry.line] = model.learned[sha]
+            continue
+        if sha in seen:
+            report.skipped += 1
+            continue
+        seen.add(sha)
+        todo.append((entry, sha))
+    return todo
+
+
+def _content_hash(path: Path) -> str:
+    if not path.exists():
+        raise AudioLoadError(path, "file not found")
+    try:
+        return sha256_file(path)
+    except OSError as e:
+        raise AudioLoadError(path, f"cannot read ({e.strerror})") from e
+
+
+def _extract(todo, feature_config, cache, seed, report, hook) -> list[tuple[LedgerEntry, FileFeatures]]:
+    out = []
+    for i, (entry, sha) in enumerate(todo):
+        hook("features", completed=i, total=len(todo))
+        try:
+            out.append((entry, file_features(entry.path, feature_config, cache=cache,
+                                             augment_seed=seed, sha256=sha)))
+        except (AudioLoadError, FeatureError) as e:
+            report.failures.append((entry.path, _problem(e, entry.path)))
+    hook("features", completed=len(todo), total=len(todo))
+    return out
+
+
+def _problem(error: Exception, path: Path) -> str:
+    """The error text without the leading path (the report adds it back)."""
+    text = str(error)
+    prefix = f"{path}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _burn_in_limit(cfg: TrainConfig, n_files: int) -> int:
+    if cfg.burn_in_limit is not None:
+        return cfg.burn_in_limit
+    return int(np.clip(round(0.2 * n_files), 10, 50))
+
+
+class _Trainer:
+    """Applies the learning rules to one model (internal to :func:`train`)."""
+
+    def __init__(self, model: SpeakerModel, cfg: TrainConfig, *, burn_in: int):
+        self.model, self.cfg, self.burn_in = model, cfg, burn_in
+        self.clf = model.classifier
+        self.rng = np.random.default_rng([cfg.seed, len(model.learned)])
+
+    def learn_labelled(self, items: list[tuple[LedgerEntry, FileFeatures]]) -> None:
+        X = np.concatenate([_training_windows(f) for _, f in items])
+        y = np.concatenate([np.full(len(_training_windows(f)), e.label, dtype=object)
+                            for e, f in items]).astype(str)
+        if not self.model.speakers:
+            self.clf.set_params(max_epochs=self.cfg.epochs).fit(X, y)
+        else:
+            self.clf.add_classes(np.unique(y))
+            self._update(X, y, self.cfg.update_epochs)
+        for entry, feats in items:
+            self._remember(feats, entry.label)
+
+    def learn_unlabelled(self, feats: FileFeatures) -> tuple[str, float, bool]:
+        X = _training_windows(feats)
+        if not self.model.speakers:
+            label = _next_label([])
+            self.clf.set_params(max_epochs=self.cfg.epochs).fit(X, np.full(len(X), label))
+            self._remember(feats, label)
+            return label, 0.0, True
+        proba = self.clf.predict_proba(feats.clean).mean(axis=0)
+        best = int(np.argmax(proba))
+        confidence = float(proba[best])
+        in_burn_in = len(self.model.learned) < self.burn_in
+        threshold = (1 + self.cfg.threshold) / 2 if in_burn_in else self.cfg.threshold
+        is_new = confidence < threshold and len(self.model.speakers) < self.cfg.max_speakers
+        label = _next_label(self.model.speakers) if is_new else self.model.speakers[best]
+        if is_new:
+            self.clf.add_classes([label])
+        self._update(X, np.full(len(X), label), self.cfg.update_epochs)
+        self._remember(feats, label)
+        return label, confidence, is_new
+
+    def _update(self, X, y, epochs: int) -> None:
+        if len(self.model.memory_y):
+            X = np.concatenate([X, self.model.memory_X])
+            y = np.concatenate([y, self.model.memory_y])
+        for _ in range(epochs):
+            self.clf.partial_fit(X, y)
+
+    def _remember(self, feats: FileFeatures, label: str) -> None:
+        self.model.learned[feats.sha256] = label
+        X = _training_windows(feats)
+        mem_X, mem_y = self.model.memory_X, self.model.memory_y
+        if mem_X.size == 0:
+            mem_X = np.zeros((0, X.shape[1]), np.float32)
+        mem_X = np.concatenate([mem_X, X])
+        mem_y = np.concatenate([mem_y.astype(str), np.full(len(X), label)])
+        keep = np.ones(len(mem_y), bool)
+        mine = np.flatnonzero(mem_y == label)
+        if mine.size > self.cfg.memory_per_speaker:
+            keep[self.rng.choice(mine, mine.size - self.cfg.memory_per_speaker, replace=False)] = False
+        self.model.memory_X, self.model.memory_y = mem_X[keep], mem_y[keep]
+
+
+def _training_windows(feats: FileFeatures) -> np.ndarray:
+    if feats.augmented is None:
+        return feats.clean
+    return np.concatenate([feats.clean, feats.augmented])
+
+
+def _next_label(existing: list[str]) -> str:
+    """Integers continue an integer-labelled model; otherwise ``speaker_NNN``."""
+    if all(re.fullmatch(r"\d+", label) for label in existing):
+        return str(max((int(label) for label in existing), default=-1) + 1)
+    numbers = [int(m.group(1)) for label in existing
+               if (m := re.fullmatch(r"speaker_(\d+)", label))]
+    return f"speaker_{max(numbers, default=0) + 1:03d}"
+
+
+def _refresh_targets(target_list: Path, model: SpeakerModel) -> int:
+    stale = set()
+    for entry in read_ledger(target_list):
+        try:
+            if sha256_file(entry.path) in model.learned:
+                stale.add(entry.line)
+        except OSError:
+            continue  # reported when the list is evaluated
+    remove_lines(target_list, stale)
+    return len(stale)
