@@ -1,0 +1,246 @@
+"""Speaker embeddings per (chunk, local speaker): backbone once per recording, masked pooling."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import SAMPLE_RATE
+from ..errors import ModelLoadError
+from . import fbank as _fbank
+from .config import (EMBEDDING_DIMENSION, FRAME_DURATION_SECONDS, FRAME_STEP_SECONDS,
+                     FRAMES_PER_WINDOW, NUM_LOCAL_SPEAKERS, WINDOW_SAMPLES)
+from .onnx import input_name
+
+#: CAM++ halves the fbank frame rate: one backbone frame every 20 ms.
+BACKBONE_HOP = 2 * _fbank.FRAME_SHIFT                   # 320 samples
+BACKBONE_CHANNELS = 512
+FRAMES_PER_CHUNK = WINDOW_SAMPLES // BACKBONE_HOP        # 500 backbone frames per 10 s chunk
+assert FRAMES_PER_CHUNK * BACKBONE_HOP == WINDOW_SAMPLES
+#: Context on each side of a backbone block (the TDNN's receptive field is ~1.8 s).
+BLOCK_MARGIN_FRAMES = 100
+#: A local speaker needs this much (masked) speech for an embedding; fewer gives NaN.
+MIN_SPEECH_SECONDS = 0.1
+#: Overlapped frames are excluded when at least this much clean speech remains (pyannote's
+#: min_num_samples idea).
+MIN_CLEAN_SECONDS = 0.5
+#: Chunks pooled per NumPy call (bounds the float64 temporaries to ~25 MB).
+POOL_BATCH = 8
+
+
+@dataclass(frozen=True)
+class EmbeddingHead:
+    """CAM++ statistics-pooling head: dense layer + affine-free batch norm (NumPy)."""
+
+    weight: np.ndarray          # (192, 1024) float64
+    running_mean: np.ndarray    # (192,)
+    running_var: np.ndarray     # (192,)
+    eps: float
+
+    def __call__(self, stats: np.ndarray) -> np.ndarray:
+        """(n, 1024) [mean, std] pooled statistics -> (n, 192) float32 embeddings."""
+        z = stats @ self.weight.T
+        return ((z - self.running_mean) / np.sqrt(self.running_var + self.eps)).astype(np.float32)
+
+
+def load_head(path: os.PathLike | str) -> EmbeddingHead:
+    """Load ``campplus_head.npz``.
+
+    Raises
+    ------
+    ModelLoadError
+        If the file is unreadable or its arrays have the wrong shapes.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: np.asarray(data[k], dtype=np.float64)
+                      for k in ("weight", "running_mean", "running_var", "eps")}
+    except (OSError, KeyError, ValueError) as e:
+        raise ModelLoadError(f"{path}: cannot read embedding head: {e}") from e
+    if arrays["weight"].shape != (EMBEDDING_DIMENSION, 2 * BACKBONE_CHANNELS) or \
+            arrays["running_mean"].shape != (EMBEDDING_DIMENSION,) or \
+            arrays["running_var"].shape != (EMBEDDING_DIMENSION,):
+        raise ModelLoadError(f"{path}: embedding head has shapes "
+                             f"{ {k: v.shape for k, v in arrays.items()} }, expected weight "
+                             f"({EMBEDDING_DIMENSION}, {2 * BACKBONE_CHANNELS})")
+    return EmbeddingHead(arrays["weight"], arrays["running_mean"], arrays["running_var"],
+                         float(arrays["eps"]))
+
+
+def pooling_masks(activity: np.ndarray, *, exclude_overlap: bool = True) -> np.ndarray:
+    """Per (chunk, local speaker) pooling weights over the chunk's backbone frames.
+
+    Overlapped frames (two or more active local speakers) are excluded when at least
+    ``MIN_CLEAN_SECONDS`` of clean speech remains, as pyannote does before embedding.
+
+    Parameters
+    ----------
+    activity : ndarray of shape (num_chunks, num_frames, num_local_speakers)
+        Binary local activity (589 segmentation frames per chunk).
+    exclude_overlap : bool
+
+    Returns
+    -------
+    masks : ndarray of shape (num_chunks, num_local_speakers, FRAMES_PER_CHUNK), float32
+        Weights resampled to the 20 ms backbone frames (nearest segmentation frame).
+    """
+    activity = np.asarray(activity, dtype=np.float32)
+    used = activity
+    if exclude_overlap:
+        clean = activity * (activity.sum(axis=2, keepdims=True) < 2)
+        seg_frames_per_second = activity.shape[1] / (WINDOW_SAMPLES / SAMPLE_RATE)
+        enough = clean.sum(axis=1, keepdims=True) > MIN_CLEAN_SECONDS * seg_frames_per_second
+        used = np.where(enough, clean, activity)
+    return np.ascontiguousarray(used[:, _seg_frame_index(activity.shape[1]), :]
+                                .transpose(0, 2, 1))
+
+
+def _seg_frame_index(num_seg_frames: int) -> np.ndarray:
+    """Nearest segmentation frame of each backbone frame of a chunk, shape (500,)."""
+    centers = (np.arange(FRAMES_PER_CHUNK) * BACKBONE_HOP + _fbank.FRAME_LENGTH / 2) / SAMPLE_RATE
+    index = np.rint((centers - FRAME_DURATION_SECONDS / 2) / FRAME_STEP_SECONDS).astype(np.int64)
+    return np.clip(index, 0, num_seg_frames - 1)
+
+
+def backbone_features(session, y: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Backbone frames ``first:last`` (20 ms grid of the whole recording) of ``y``.
+
+    The block is computed with ``BLOCK_MARGIN_FRAMES`` of context on each side (cut off
+    afterwards), and fbank mean normalisation over the block, so consecutive blocks tile the
+    recording with each second computed about once.
+
+    Returns
+    -------
+    features : ndarray of shape (last - first, 512), float32
+        Frames past the end of the audio are zero.
+    """
+    lo = max(first - BLOCK_MARGIN_FRAMES, 0)
+    hi = last + BLOCK_MARGIN_FRAMES
+    piece = y[lo * BACKBONE_HOP: hi * BACKBONE_HOP + _fbank.FRAME_LENGTH - _fbank.FRAME_SHIFT]
+    out = np.zeros((last - first, BACKBONE_CHANNELS), dtype=np.float32)
+    feats = _fbank.fbank(piece)                                   # (T, 80)
+    if feats.shape[0] < 2:
+        return out
+    feats -= feats.mean(axis=0, keepdims=True)
+    frames = session.run(None, {input_name(session): feats[None]})[0][0]   # (512, ceil(T/2))
+    if frames.shape[0] != BACKBONE_CHANNELS:
+        raise ModelLoadError(f"embedding backbone returned {frames.shape[0]} channels, "
+                             f"expected {BACKBONE_CHANNELS}")
+    frames = frames.T[first - lo: last - lo]
+    out[:frames.shape[0]] = frames
+    return out
+
+
+def pool(features: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masked mean and unbiased standard deviation (CAM++ statistics pooling).
+
+    Parameters
+    ----------
+    features : ndarray of shape (n, FRAMES_PER_CHUNK, 512)
+    masks : ndarray of shape (n, num_local_speakers, FRAMES_PER_CHUNK)
+
+    Returns
+    -------
+    stats : ndarray of shape (n, num_local_speakers, 1024), float64
+        ``[mean, std]``; NaN where the mask has less than ``MIN_SPEECH_SECONDS``.
+    weight : ndarray of shape (n, num_local_speakers), float64
+        Number of frames pooled.
+    """
+    x = features.astype(np.float64)
+    w = masks.astype(np.float64)
+    n = w.sum(axis=2)[..., None]                                   # (n, k, 1)
+    s1 = w @ x
+    s2 = w @ (x * x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / n
+        var = np.maximum(s2 - n * mean ** 2, 0.0) / (n - 1)
+    stats = np.concatenate([mean, np.sqrt(var)], axis=2)
+    min_frames = max(2, math.ceil(MIN_SPEECH_SECONDS * SAMPLE_RATE / BACKBONE_HOP))
+    stats[n[..., 0] < min_frames] = np.nan
+    return stats, n[..., 0]
+
+
+def run(session, head: EmbeddingHead, y: np.ndarray, activity: np.ndarray, *,
+        step_seconds: float, exclude_overlap: bool = True, block_seconds: float = 60.0,
+        hook=None) -> np.ndarray:
+    """CAM++ embedding of every (chunk, local speaker).
+
+    The frame-level backbone runs once over the recording, in blocks of ``block_seconds``
+    (bounded memory); each local speaker's embedding pools the backbone frames of its chunk
+    with its activity mask, then the head maps the statistics to 192 dimensions. This
+    approximates running CAM++ on every 10 s chunk (cosine similarity measured in
+    ``tests/test_embedding.py`` and benchmarks/RESULTS.md) at a tenth of the cost.
+
+    Parameters
+    ----------
+    session : onnxruntime.InferenceSession
+        ``campplus_backbone.onnx``.
+    head : EmbeddingHead
+    y : ndarray of shape (n_samples,)
+        Mono float32 16 kHz audio.
+    activity : ndarray of shape (num_chunks, num_frames, num_local_speakers)
+        Binary local activity from the segmentation; chunk ``c`` starts at
+        ``c * step_seconds``.
+    step_seconds : float
+        Chunk step; must be a multiple of 20 ms.
+    exclude_overlap : bool
+        See :func:`pooling_masks`.
+    block_seconds : float
+        Backbone block length (memory ~ 2 kB per 20 ms frame of a block).
+    hook : callable, optional
+        ``hook("embeddings", completed=..., total=...)`` per block.
+
+    Returns
+    -------
+    embeddings : ndarray of shape (num_chunks, num_local_speakers, 192), float32
+        NaN rows for local speakers with too little speech.
+    """
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    activity = np.asarray(activity)
+    num_chunks = activity.shape[0]
+    step = step_seconds * SAMPLE_RATE / BACKBONE_HOP
+    if abs(step - round(step)) > 1e-9:
+        raise ValueError(f"step_seconds must be a multiple of {BACKBONE_HOP / SAMPLE_RATE} s, "
+                         f"got {step_seconds}")
+    step = int(round(step))
+    out = np.full((num_chunks, activity.shape[2], EMBEDDING_DIMENSION), np.nan, np.float32)
+    if num_chunks == 0:
+        return out
+    masks = pooling_masks(activity, exclude_overlap=exclude_overlap)   # (chunks, k, 500)
+    total_frames = (num_chunks - 1) * step + FRAMES_PER_CHUNK
+    block = max(FRAMES_PER_CHUNK, int(block_seconds * SAMPLE_RATE / BACKBONE_HOP))
+    buffer = np.zeros((0, BACKBONE_CHANNELS), dtype=np.float32)
+    buffer_start = 0                                   # global backbone frame of buffer[0]
+    next_chunk = 0
+    for first in range(0, total_frames, block):
+        last = min(first + block, total_frames)
+        feats = backbone_features(session, y, first, last)
+        buffer = np.concatenate([buffer, feats]) if buffer.size else feats
+        ready = next_chunk
+        while ready < num_chunks and ready * step + FRAMES_PER_CHUNK <= last:
+            ready += 1
+        for group in range(next_chunk, ready, POOL_BATCH):
+            idx = np.arange(group, min(group + POOL_BATCH, ready))
+            offsets = (idx * step - buffer_start)[:, None] + np.arange(FRAMES_PER_CHUNK)
+            stats, _ = pool(buffer[offsets], masks[idx])            # (n, k, 1024)
+            flat = stats.reshape(-1, stats.shape[-1])
+            valid = np.all(np.isfinite(flat), axis=1)
+            emb = np.full((flat.shape[0], EMBEDDING_DIMENSION), np.nan, np.float32)
+            if valid.any():
+                emb[valid] = head(flat[valid])
+            out[idx] = emb.reshape(len(idx), -1, EMBEDDING_DIMENSION)
+        if ready > next_chunk:
+            next_chunk = ready
+            keep_from = next_chunk * step - buffer_start
+            buffer = buffer[keep_from:]
+            buffer_start += keep_from
+        if hook is not None:
+            hook("embeddings", completed=last, total=total_frames)
+    return out
+
+
+__all__ = ["EmbeddingHead", "load_head", "pooling_masks", "pool", "backbone_features", "run",
+           "NUM_LOCAL_SPEAKERS", "FRAMES_PER_WINDOW"]

@@ -1,0 +1,161 @@
+"""Diarization pipeline: a script of stage calls, from audio to speaker turns."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import model_assets
+from ..audio import load_audio
+from ..config import SAMPLE_RATE
+from . import (aggregation, binarize, clustering, embedding, powerset, reconstruct, rttm,
+               segmentation)
+from .config import DiarizationConfig, RuntimeConfig
+from .onnx import EXPECTED_INPUTS, create_session
+
+
+@dataclass(frozen=True)
+class DiarizationModels:
+    """Loaded models for :func:`diarize`; load once with :func:`load_models`, reuse for many files."""
+
+    kind: str                      # "campplus" (bundled) or "wespeaker" (community-1 folder)
+    segmentation: object           # onnxruntime.InferenceSession
+    embedding: object              # backbone session (campplus) or full model (wespeaker)
+    head: embedding.EmbeddingHead | None = None
+    plda: object | None = None     # plda.Plda for wespeaker, None: estimated per recording
+
+
+@dataclass(frozen=True)
+class DiarizationResult:
+    """Speaker turns of one recording."""
+
+    uri: str
+    segments: tuple[rttm.Segment, ...]
+    duration: float                # seconds of audio
+    num_speakers: int              # speakers with at least one turn
+
+    def to_rttm(self) -> str:
+        """RTTM text (empty string when nobody speaks)."""
+        return rttm.format_rttm(self.segments, self.uri)
+
+
+def load_models(models_dir: os.PathLike | str | None = None,
+                runtime: RuntimeConfig = RuntimeConfig()) -> DiarizationModels:
+    """Find, verify (sha256) and open the models.
+
+    Parameters
+    ----------
+    models_dir : path-like, optional
+        ``--models-dir``; else ``$STREAMZ_MODELS_DIR``; else the bundled models. A pyannote
+        community-1 folder (WeSpeaker ResNet34 ONNX + PLDA) switches to those embeddings.
+    runtime : RuntimeConfig
+        ONNX Runtime providers and threads.
+
+    Raises
+    ------
+    ModelLoadError
+        Naming the missing, corrupt or incompatible file.
+    """
+    assets = model_assets.find_models(models_dir)
+    threads = runtime.intra_op_threads
+
+    def session(path, role):
+        return create_session(path, runtime.providers, expected_inputs=EXPECTED_INPUTS[role],
+                              intra_op_threads=threads)
+
+    seg = session(assets.segmentation, "segmentation")
+    if assets.kind == "wespeaker":
+        from .plda import load_plda
+
+        return DiarizationModels("wespeaker", seg, session(assets.embedding, "wespeaker"),
+                                 plda=load_plda(assets.plda_transform, assets.plda))
+    return DiarizationModels("campplus", seg, session(assets.embedding, "embedding_backbone"),
+                             head=embedding.load_head(assets.embedding_head))
+
+
+def diarize(audio, *, models: DiarizationModels | None = None,
+            config: DiarizationConfig = DiarizationConfig(),
+            runtime: RuntimeConfig = RuntimeConfig(), uri: str | None = None,
+            hook=None) -> DiarizationResult:
+    """Who spoke when.
+
+    Parameters
+    ----------
+    audio : path-like or ndarray of shape (n_samples,)
+        A file (any format :func:`streamz.load_audio` reads) or mono float32 16 kHz samples.
+    models : DiarizationModels, optional
+        From :func:`load_models`; loaded from the bundled models when omitted.
+    config : DiarizationConfig
+        Segmentation step, binarization, clustering (speaker-count constraints), exclusive.
+    runtime : RuntimeConfig
+        Batch size and threads (never change results).
+    uri : str, optional
+        RTTM file id; defaults to the file's stem (``"audio"`` for arrays).
+    hook : callable, optional
+        ``hook(step, artifact=None, total=None, completed=None)`` progress callback.
+
+    Returns
+    -------
+    DiarizationResult
+
+    Raises
+    ------
+    AudioLoadError
+        If the file cannot be read.
+    ModelLoadError
+        If the models cannot be loaded.
+    """
+    if isinstance(audio, (str, os.PathLike)):
+        uri = uri or Path(audio).stem.replace(" ", "_") or "audio"
+        y = load_audio(audio)
+    else:
+        uri = uri or "audio"
+        y = np.asarray(audio, dtype=np.float32)
+        if y.ndim != 1 or not np.all(np.isfinite(y)):
+            raise ValueError(f"audio must be a finite 1-D array, got shape {y.shape}")
+    models = models or load_models(runtime=runtime)
+    duration = y.shape[0] / SAMPLE_RATE
+    step = config.segmentation.step_seconds
+    empty = DiarizationResult(uri, (), duration, 0)
+    _call(hook, "loaded", artifact=y)
+
+    logits = segmentation.run(models.segmentation, y, config.segmentation,
+                              batch_size=runtime.batch_size, hook=hook)
+    #   shape: (num_chunks, num_frames, num_powerset_classes) = (num_chunks, 589, 7)
+    activity = powerset.to_multilabel(logits)
+    #   shape: (num_chunks, num_frames, num_local_speakers) = (num_chunks, 589, 3)
+    del logits
+    if not activity.any():
+        return empty                                    # no speech anywhere
+    count = aggregation.speaker_count(activity, step_seconds=step)
+    #   shape: (num_global_frames,) int
+    embeddings = _embed(models, y, activity, step, hook)
+    #   shape: (num_chunks, num_local_speakers, dimension)
+    clusters = clustering.cluster(embeddings, activity, config.clustering, plda=models.plda)
+    #   hard_clusters: (num_chunks, num_local_speakers); centroids: (num_speakers, dimension)
+    _call(hook, "clustering", artifact=clusters)
+    discrete = reconstruct.reconstruct(activity, clusters.hard_clusters, count,
+                                       exclusive=config.exclusive,
+                                       num_speakers=len(clusters.centroids), step_seconds=step)
+    #   shape: (num_global_frames, num_speakers)
+    discrete = binarize.binarize(discrete, config.binarize)
+    #   shape: (num_global_frames, num_speakers), min on/off durations applied
+    segments = rttm.to_segments(discrete, duration=duration)
+    return DiarizationResult(uri, tuple(segments), duration, len({s.label for s in segments}))
+
+
+def _embed(models: DiarizationModels, y, activity, step, hook) -> np.ndarray:
+    if models.kind == "wespeaker":
+        from .wespeaker import run as run_wespeaker
+
+        return run_wespeaker(models.embedding, y, activity, step_seconds=step, hook=hook)
+    return embedding.run(models.embedding, models.head, y, activity, step_seconds=step,
+                         hook=hook)
+
+
+def _call(hook, step, **kwargs):
+    if hook is not None:
+        hook(step, **kwargs)
