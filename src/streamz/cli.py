@@ -172,8 +172,8 @@ def _report_failures(failures, what="files"):
               help="No new speaker is created past this many.")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
               help="Epochs of the first training.")
-@click.option("--update-epochs", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Epochs of each later update.")
+@click.option("--update-epochs", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Epochs per file learned by a later run (at most --epochs per run).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--retrain", "--force", "retrain", is_flag=True,
               help="Forget the saved model and learn the whole list again.")

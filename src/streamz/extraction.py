@@ -14,7 +14,7 @@ from ._fileio import atomic_path, sha256_file
 from .audio import load_audio
 from .augment import augmented_copies
 from .config import FeatureConfig
-from .errors import FeatureError
+from .errors import AudioLoadError, FeatureError
 from .features import extract
 
 
@@ -57,7 +57,7 @@ def file_features(path: os.PathLike | str, cfg: FeatureConfig, *, cache: CacheCo
         With the file's path in the message.
     """
     path = Path(path)
-    sha = sha256 or sha256_file(path)
+    sha = sha256 or content_hash(path)
     key = _cache_key(sha, cfg)
     audio = None
 
@@ -81,6 +81,17 @@ def file_features(path: os.PathLike | str, cfg: FeatureConfig, *, cache: CacheCo
     except FeatureError as e:
         raise FeatureError(f"{path}: {e}") from e
     return FileFeatures(sha256=sha, clean=clean, augmented=augmented)
+
+
+def content_hash(path: os.PathLike | str) -> str:
+    """SHA-256 of an audio file's bytes; AudioLoadError when it cannot be read."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioLoadError(path, "file not found")
+    try:
+        return sha256_file(path)
+    except OSError as e:
+        raise AudioLoadError(path, f"cannot read ({e.strerror})") from e
 
 
 def _cache_key(sha: str, cfg: FeatureConfig) -> str:

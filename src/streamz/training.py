@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ._fileio import file_lock, sha256_file
 from .classifier import SpeakerClassifier
 from .config import FeatureConfig
 from .errors import AudioLoadError, ConfigError, FeatureError, StreamzError
-from .extraction import CacheConfig, FileFeatures, file_features
+from .extraction import CacheConfig, FileFeatures, content_hash, file_features
 from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
 from .persistence import SpeakerModel, load_model, normalize_model_path, save_model
 
@@ -25,7 +26,7 @@ class TrainConfig:
     burn_in_limit: int | None = None  # files learned before the normal rule; None: 20% of the list, 10..50
     max_speakers: int = 100         # no new speaker is created past this many
     epochs: int = 30                # epochs of the first training
-    update_epochs: int = 10         # epochs of each later update (new files + replay memory)
+    update_epochs: int = 5          # epochs per file learned by a later run (with replay memory)
     hidden_sizes: tuple = (256,)    # classifier hidden layers
     seed: int = 0                   # initialisation, shuffling, dropout and augmentation
     memory_per_speaker: int = 400   # replayed windows kept per speaker
@@ -100,7 +101,8 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
     """
     model_path = normalize_model_path(model_path)
     hook = hook or (lambda *a, **k: None)
-    with file_lock(model_path.with_name(model_path.name + ".lock"), timeout=cfg.lock_timeout):
+    # The classifier's matrices are small: one BLAS thread is faster than several fighting.
+    with threadpool_limits(limits=1, user_api="blas"), file_lock(model_path.with_name(model_path.name + ".lock"), timeout=cfg.lock_timeout):
         entries = read_ledger(list_path)
         model = None if cfg.retrain or not model_path.exists() else load_model(model_path)
         if model is None:
@@ -112,7 +114,7 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
         labels_to_write: dict[int, str] = {}
         todo = _new_entries(entries, model, report, labels_to_write, hook)
         features = _extract(todo, model.feature_config, cache, cfg.seed, report, hook)
-        trainer = _Trainer(model, cfg, burn_in=_burn_in_limit(cfg, len(entries)))
+        trainer = _Trainer(model, cfg, burn_in=_burn_in_limit(cfg, len(entries)), hook=hook)
         labelled = [(e, f) for e, f in features if e.label is not None]
         if labelled:
             trainer.learn_labelled(labelled)
@@ -147,7 +149,7 @@ def _new_entries(entries, model, report, labels_to_write, hook) -> list[tuple[Le
     for i, entry in enumerate(entries):
         hook("hashing", completed=i, total=len(entries))
         try:
-            sha = _content_hash(entry.path)
+            sha = content_hash(entry.path)
         except AudioLoadError as e:
             report.failures.append((entry.path, e.problem))
             continue
@@ -162,15 +164,6 @@ def _new_entries(entries, model, report, labels_to_write, hook) -> list[tuple[Le
         seen.add(sha)
         todo.append((entry, sha))
     return todo
-
-
-def _content_hash(path: Path) -> str:
-    if not path.exists():
-        raise AudioLoadError(path, "file not found")
-    try:
-        return sha256_file(path)
-    except OSError as e:
-        raise AudioLoadError(path, f"cannot read ({e.strerror})") from e
 
 
 def _extract(todo, feature_config, cache, seed, report, hook) -> list[tuple[LedgerEntry, FileFeatures]]:
@@ -202,8 +195,8 @@ def _burn_in_limit(cfg: TrainConfig, n_files: int) -> int:
 class _Trainer:
     """Applies the learning rules to one model (internal to :func:`train`)."""
 
-    def __init__(self, model: SpeakerModel, cfg: TrainConfig, *, burn_in: int):
-        self.model, self.cfg, self.burn_in = model, cfg, burn_in
+    def __init__(self, model: SpeakerModel, cfg: TrainConfig, *, burn_in: int, hook):
+        self.model, self.cfg, self.burn_in, self.hook = model, cfg, burn_in, hook
         self.clf = model.classifier
         self.rng = np.random.default_rng([cfg.seed, len(model.learned)])
 
@@ -212,10 +205,11 @@ class _Trainer:
         y = np.concatenate([np.full(len(_training_windows(f)), e.label, dtype=object)
                             for e, f in items]).astype(str)
         if not self.model.speakers:
-            self.clf.set_params(max_epochs=self.cfg.epochs).fit(X, y)
+            self._first_fit(X, y)
         else:
             self.clf.add_classes(np.unique(y))
-            self._update(X, y, self.cfg.update_epochs)
+            # update_epochs per new file, as when files arrive one by one, up to a first fit
+            self._update(X, y, min(self.cfg.epochs, self.cfg.update_epochs * len(items)))
         for entry, feats in items:
             self._remember(feats, entry.label)
 
@@ -223,7 +217,7 @@ class _Trainer:
         X = _training_windows(feats)
         if not self.model.speakers:
             label = _next_label([])
-            self.clf.set_params(max_epochs=self.cfg.epochs).fit(X, np.full(len(X), label))
+            self._first_fit(X, np.full(len(X), label))
             self._remember(feats, label)
             return label, 0.0, True
         proba = self.clf.predict_proba(feats.clean).mean(axis=0)
@@ -238,6 +232,15 @@ class _Trainer:
         self._update(X, np.full(len(X), label), self.cfg.update_epochs)
         self._remember(feats, label)
         return label, confidence, is_new
+
+    def _first_fit(self, X, y) -> None:
+        """``fit`` for ``cfg.epochs`` epochs, as partial_fit calls to report progress."""
+        self.clf.set_params(max_epochs=self.cfg.epochs)
+        classes = np.unique(y)
+        for epoch in range(self.cfg.epochs):
+            self.hook("training", completed=epoch, total=self.cfg.epochs)
+            self.clf.partial_fit(X, y, classes=classes)
+        self.hook("training", completed=self.cfg.epochs, total=self.cfg.epochs)
 
     def _update(self, X, y, epochs: int) -> None:
         if len(self.model.memory_y):

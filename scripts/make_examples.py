@@ -1,0 +1,78 @@
+"""Make the small example set shipped in examples/ (dev-time; needs Debian's espeak-ng).
+
+Three synthetic voices (espeak-ng variants), three training clips each and one clip each to
+identify, plus a 3-speaker meeting with its reference RTTM for the diarization example.
+
+Usage: python scripts/make_examples.py [--out examples]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from streamz.audio import load_audio
+
+VOICES = {"alice": ("en-us+f3", 60), "bob": ("en-gb+m3", 35), "carol": ("en-us+f5", 80)}
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog near the river bank.",
+    "Please bring the blue folder to the meeting room after lunch.",
+    "We measured the wooden table twice before cutting the boards.",
+    "Could you call me back tomorrow morning about the delivery?",
+    "The train to the coast leaves at half past seven every day.",
+]
+MEETING = [("alice", 0), ("bob", 1), ("carol", 2), ("alice", 3), ("bob", 4), ("carol", 0)]
+
+
+def speak(voice: str, pitch: int, text: str, workdir: Path) -> np.ndarray:
+    wav = workdir / "tts.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-p", str(pitch), "-s", "160", "-w", str(wav), text],
+                   check=True)
+    return load_audio(wav)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("examples"))
+    args = ap.parse_args()
+    rng = np.random.default_rng(7)
+    out = args.out
+    (out / "train").mkdir(parents=True, exist_ok=True)
+    (out / "test").mkdir(parents=True, exist_ok=True)
+    train_lines, test_lines = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for name, (voice, pitch) in VOICES.items():
+            for i in range(3):
+                y = speak(voice, pitch, SENTENCES[i], tmp)
+                y = y + rng.normal(0, 0.003, y.size).astype(np.float32)
+                sf.write(out / "train" / f"{name}_{i}.flac", y, 16000)
+                train_lines.append(f"train/{name}_{i}.flac,{name}")
+            y = speak(voice, pitch, SENTENCES[3 + (len(name) % 2)], tmp)
+            sf.write(out / "test" / f"{name}.flac", y, 16000)
+            test_lines.append(f"test/{name}.flac,{name}")
+        parts, rttm, t = [], [], 0.5
+        parts.append(np.zeros(8000, np.float32))
+        for name, k in MEETING:
+            voice, pitch = VOICES[name]
+            y = speak(voice, pitch, SENTENCES[k], tmp)
+            active = np.flatnonzero(np.abs(y) > 0.01)
+            y = y[active[0]:active[-1] + 1]
+            parts += [y, np.zeros(int(16000 * rng.uniform(0.3, 0.8)), np.float32)]
+            rttm.append(f"SPEAKER meeting 1 {t:.3f} {y.size / 16000:.3f} <NA> <NA> {name} <NA> <NA>")
+            t += (y.size + parts[-1].size) / 16000
+        meeting = np.concatenate(parts)
+        meeting += rng.normal(0, 0.002, meeting.size).astype(np.float32)
+        sf.write(out / "meeting.flac", meeting, 16000)
+    (out / "train_files.txt").write_text("\n".join(train_lines) + "\n")
+    (out / "target_files.txt").write_text("\n".join(test_lines) + "\n")
+    (out / "meeting.rttm").write_text("\n".join(rttm) + "\n")
+
+
+if __name__ == "__main__":
+    main()
