@@ -175,6 +175,9 @@ def _report_failures(failures, what="files"):
 @click.option("--update-epochs", type=click.IntRange(min=1), default=5, show_default=True,
               help="Epochs per file learned by a later run (at most --epochs per run).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--features", type=click.Choice(["embedding", "mfcc"]), default=None,
+              help="Front end of a new model: CAM++ speaker embeddings or MFCC windows "
+                   "[default: embedding; an existing model keeps its own].")
 @click.option("--retrain", "--force", "retrain", is_flag=True,
               help="Forget the saved model and learn the whole list again.")
 @click.option("--target-list", type=click.Path(dir_okay=False), default=None,
@@ -185,7 +188,7 @@ def _report_failures(failures, what="files"):
 @_cache_options
 @click.pass_obj
 def train(obj, file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
-          update_epochs, seed, retrain, target_list, lock_timeout, as_json, cache_dir,
+          update_epochs, seed, features, retrain, target_list, lock_timeout, as_json, cache_dir,
           feature_cache, no_cache_wav):
     """Learn the new files of FILE_LIST (lines: path[,label]).
 
@@ -198,6 +201,7 @@ def train(obj, file_list, model_path, threshold, burn_in_limit, max_speakers, ep
     """
     from pathlib import Path
 
+    from .config import FeatureConfig
     from .training import TrainConfig, train as train_model
 
     cfg = TrainConfig(threshold=threshold, burn_in_limit=burn_in_limit,
@@ -207,6 +211,7 @@ def train(obj, file_list, model_path, threshold, burn_in_limit, max_speakers, ep
         target_list = Path(file_list).parent / "target_files.txt"
     with Progress(obj["quiet"]) as progress:
         report = train_model(file_list, model_path, cfg, target_list=target_list,
+                             feature_config=FeatureConfig(kind=features) if features else None,
                              cache=_cache_config(cache_dir, feature_cache, no_cache_wav),
                              hook=progress)
     if as_json:
@@ -407,6 +412,110 @@ def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, 
         for row in rows:
             click.echo(f"{row['file']}\t{row['cluster']}" + (f"\t{row['label']}" if row["label"] else ""))
     _report_failures(failures)
+
+
+@cli.command()
+@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=None,
+              help="Write one AUDIO_STEM.rttm per input here instead of RTTM on stdout.")
+@click.option("--num-speakers", type=click.IntRange(min=1), default=None,
+              help="Exact number of speakers, when known.")
+@click.option("--min-speakers", type=click.IntRange(min=1), default=None,
+              help="At least this many speakers.")
+@click.option("--max-speakers", type=click.IntRange(min=1), default=None,
+              help="At most this many speakers.")
+@click.option("--fast", is_flag=True, help="2 s segmentation step instead of 1 s (about 2x faster).")
+@click.option("--exclusive", is_flag=True, help="At most one speaker at a time in the output.")
+@click.option("--models-dir", type=click.Path(file_okay=False), default=None,
+              help="Models folder (default: $STREAMZ_MODELS_DIR, else the bundled models); a "
+                   "pyannote community-1 folder (WeSpeaker ONNX + PLDA) is detected.")
+@click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
+              help="ONNX Runtime threads per model (0: all cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (segments per file) instead of RTTM.")
+@click.pass_obj
+def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fast, exclusive,
+            models_dir, threads, as_json):
+    """Who spoke when: write RTTM for each AUDIO file.
+
+    Files are processed as a queue; a file that fails is reported on stderr, the others
+    are still diarized, and the exit status is 1.
+
+    \b
+    Example:
+      streamz diarize meeting.wav --max-speakers 4 > meeting.rttm
+    """
+    from pathlib import Path
+
+    from .diarization import diarize_many, load_models
+    from .diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, ClusteringConfig,
+                                     DiarizationConfig, RuntimeConfig, SegmentationConfig)
+    from .diarization.rttm import write_rttm
+
+    if num_speakers is not None and (min_speakers is not None or max_speakers is not None):
+        raise click.UsageError("--num-speakers cannot be combined with --min/--max-speakers")
+    if min_speakers and max_speakers and max_speakers < min_speakers:
+        raise click.BadParameter(f"--max-speakers ({max_speakers}) < --min-speakers "
+                                 f"({min_speakers})", param_hint="--max-speakers")
+    config = DiarizationConfig(
+        segmentation=SegmentationConfig(FAST_SEGMENTATION_STEP_SECONDS) if fast
+        else SegmentationConfig(),
+        clustering=ClusteringConfig(num_speakers=num_speakers, min_speakers=min_speakers or 1,
+                                    max_speakers=max_speakers),
+        exclusive=exclusive)
+    runtime = RuntimeConfig(intra_op_threads=threads)
+    models = load_models(models_dir, runtime)
+    failures, results = [], []
+    with Progress(obj["quiet"]) as progress:
+        for path, result in diarize_many(audio, models=models, config=config, runtime=runtime,
+                                         hook=progress):
+            if isinstance(result, StreamzError):
+                failures.append((path, result))
+                continue
+            if output_dir is not None:
+                write_rttm(Path(output_dir) / f"{result.uri}.rttm", result.segments, result.uri)
+            if as_json:
+                results.append({"file": str(path), "uri": result.uri,
+                                "duration": round(result.duration, 3),
+                                "num_speakers": result.num_speakers,
+                                "segments": [{"start": round(s.start, 3), "end": round(s.end, 3),
+                                              "speaker": s.label} for s in result.segments]})
+            elif output_dir is None:
+                progress.close()
+                click.echo(result.to_rttm(), nl=False)
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    _report_failures(failures)
+
+
+@cli.command()
+@click.option("--models-dir", type=click.Path(file_okay=False), default=None,
+              help="Models folder (default: $STREAMZ_MODELS_DIR, else the bundled models).")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+def models(models_dir, as_json):
+    """List the diarization models, their licenses and sha256 status.
+
+    Exit status 1 when a listed model is missing or does not match its sha256.
+
+    \b
+    Example:
+      streamz models --models-dir ~/pyannote-community-1
+    """
+    from dataclasses import asdict
+
+    from .model_assets import list_models, resolve_models_dir
+
+    folder = resolve_models_dir(models_dir)
+    rows = list_models(models_dir)
+    if as_json:
+        click.echo(json.dumps({"models_dir": str(folder), "models": [asdict(r) for r in rows]},
+                              indent=2))
+    else:
+        click.echo(f"models: {folder}")
+        for r in rows:
+            click.echo(f"{r.file:28s} {r.role:19s} {r.license:24s} {r.status:10s} {r.sha256[:16]}")
+    bad = [r for r in rows if r.status in ("missing", "mismatch")]
+    if bad:
+        raise click.ClickException(", ".join(f"{r.file}: {r.status}" for r in bad))
 
 
 def main():

@@ -159,3 +159,65 @@ def _embed(models: DiarizationModels, y, activity, step, hook) -> np.ndarray:
 def _call(hook, step, **kwargs):
     if hook is not None:
         hook(step, **kwargs)
+
+
+def diarize_many(paths, *, models: DiarizationModels | None = None,
+                 config: DiarizationConfig = DiarizationConfig(),
+                 runtime: RuntimeConfig = RuntimeConfig(), hook=None, prefetch: int = 2):
+    """Diarize files as a queue: the next files are decoded in a background thread.
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+    models, config, runtime, hook
+        As :func:`diarize` (``hook`` also gets ``hook("files", completed=, total=)``).
+    prefetch : int
+        Files decoded ahead of the one being diarized (bounds memory).
+
+    Yields
+    ------
+    (path, DiarizationResult or StreamzError)
+        In input order. A file that fails to load yields its error and the queue goes on.
+    """
+    import queue
+    import threading
+
+    from ..errors import StreamzError
+
+    paths = list(paths)
+    models = models or load_models(runtime=runtime)
+    loaded: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+    stop = threading.Event()
+
+    def producer():
+        for path in paths:
+            if stop.is_set():
+                return
+            try:
+                item = load_audio(path)
+            except StreamzError as e:
+                item = e
+            loaded.put((path, item))
+
+    worker = threading.Thread(target=producer, name="streamz-audio-prefetch", daemon=True)
+    worker.start()
+    try:
+        for done in range(len(paths)):
+            path, item = loaded.get()
+            if isinstance(item, StreamzError):
+                yield path, item
+            else:
+                uri = Path(path).stem.replace(" ", "_") or "audio"
+                try:
+                    yield path, diarize(item, models=models, config=config, runtime=runtime,
+                                        uri=uri, hook=hook)
+                except StreamzError as e:
+                    yield path, e
+            _call(hook, "files", completed=done + 1, total=len(paths))
+    finally:
+        stop.set()
+        while worker.is_alive():          # unblock a producer waiting on a full queue
+            try:
+                loaded.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
