@@ -74,7 +74,7 @@ class ClusteringConfig:
     min_speakers: int = 1
     max_speakers: int | None = None
     min_active_ratio: float = 0.2   # clustered embeddings need this share of single-speaker frames
-    plda_method: str = "lda"        # per-recording PLDA estimate when no PLDA model is given
+    plda_method: str = "isotropic"  # per-recording PLDA estimate when no PLDA model is given
     plda_shrinkage: float = 0.1     # identity weight in the estimated within-class covariance
     constrained_assignment: bool = True  # one-to-one local speaker -> cluster in each chunk
 
