@@ -1,11 +1,12 @@
 """Speaker-ID benchmark on the dev corpus: accuracy, incremental learning and speed.
 
 Usage: python benchmarks/speaker_id.py [--corpus ../shared/data/dev-corpus/id] [--seeds 0 1 2]
+                                       [--features embedding mfcc]
 
 Prints a table: closed-set accuracy and known-vs-unknown AUC on target_files.txt after (a) one
 training run on train_files.txt and (b) two runs, train_phase1 then train_phase2; then
 seconds per hour of audio for feature extraction, training and identification, with cold and
-warm caches.
+warm caches; one column per feature front end.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from streamz.config import FeatureConfig
 from streamz.evaluation import evaluate_list
 from streamz.extraction import CacheConfig
 from streamz.identification import identify_files
@@ -39,17 +41,18 @@ def audio_hours(paths) -> float:
     return sum(sf.info(str(p)).duration for p in paths) / 3600
 
 
-def run(corpus: Path, seed: int, work: Path) -> dict:
+def run(corpus: Path, seed: int, work: Path, kind: str) -> dict:
     cache = CacheConfig(feature_dir=work / "features", wav_dir=work / "wav")
     cfg = TrainConfig(seed=seed)
+    features = FeatureConfig(kind=kind)
     out = {}
     # (a) one run on everything, cold caches then warm
     one = absolute_list(corpus / "train_files.txt", work / "train.txt")
     t = time.perf_counter()
-    train(one, work / "one.npz", cfg, cache=cache)
+    train(one, work / "one.npz", cfg, cache=cache, feature_config=features)
     out["train_cold_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    train(one, work / "one_warm.npz", cfg, cache=cache)
+    train(one, work / "one_warm.npz", cfg, cache=cache, feature_config=features)
     out["train_warm_s"] = time.perf_counter() - t
     target = absolute_list(corpus / "target_files.txt", work / "target.txt")
     model = load_model(work / "one.npz")
@@ -58,7 +61,7 @@ def run(corpus: Path, seed: int, work: Path) -> dict:
     # (b) two phases
     p1 = absolute_list(corpus / "train_phase1_files.txt", work / "p1.txt")
     p2 = absolute_list(corpus / "train_phase2_files.txt", work / "p2.txt")
-    train(p1, work / "two.npz", cfg, cache=cache)
+    train(p1, work / "two.npz", cfg, cache=cache, feature_config=features)
     train(p2, work / "two.npz", cfg, cache=cache)
     rep = evaluate_list(load_model(work / "two.npz"), target, threshold=0.8, cache=cache)
     out["acc_two"], out["auc_two"] = rep.accuracy, rep.auc
@@ -75,34 +78,50 @@ def run(corpus: Path, seed: int, work: Path) -> dict:
     return out
 
 
+ROWS = [
+    ("closed-set accuracy, one run", "acc_one", "{:.3f}"),
+    ("known-vs-unknown AUC, one run", "auc_one", "{:.3f}"),
+    ("closed-set accuracy, phase1 then phase2", "acc_two", "{:.3f}"),
+    ("known-vs-unknown AUC, phase1 then phase2", "auc_two", "{:.3f}"),
+    ("train, cold caches, s per audio hour", "train_cold", "{:.0f}"),
+    ("train, warm feature cache, s per audio hour", "train_warm", "{:.0f}"),
+    ("identify, cold (decode + features), s per audio hour", "identify_cold", "{:.0f}"),
+    ("identify, warm feature cache, s per audio hour", "identify_warm", "{:.0f}"),
+]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared/data/dev-corpus/id")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--features", nargs="+", default=["embedding", "mfcc"],
+                    choices=["embedding", "mfcc"])
     args = ap.parse_args()
-    rows = []
-    for seed in args.seeds:
-        work = Path(tempfile.mkdtemp(prefix="streamz-bench-"))
-        try:
-            rows.append(run(args.corpus, seed, work))
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        r = rows[-1]
-        print(f"seed {seed}: one run acc {r['acc_one']:.3f} auc {r['auc_one']:.3f} | "
-              f"two runs acc {r['acc_two']:.3f} auc {r['auc_two']:.3f}", flush=True)
-    mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    means = {}
+    for kind in args.features:
+        rows = []
+        for seed in args.seeds:
+            work = Path(tempfile.mkdtemp(prefix="streamz-bench-"))
+            try:
+                rows.append(run(args.corpus, seed, work, kind))
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            r = rows[-1]
+            print(f"{kind} seed {seed}: one run acc {r['acc_one']:.3f} auc {r['auc_one']:.3f} | "
+                  f"two runs acc {r['acc_two']:.3f} auc {r['auc_two']:.3f}", flush=True)
+        mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+        for name in ("train_cold", "train_warm"):
+            mean[name] = mean[f"{name}_s"] / mean["train_hours"]
+        for name in ("identify_cold", "identify_warm"):
+            mean[name] = mean[f"{name}_s"] / mean["target_hours"]
+        means[kind] = mean
     print()
-    print("| metric | value (mean of seeds %s) |" % " ".join(map(str, args.seeds)))
-    print("|---|---|")
-    print(f"| closed-set accuracy, one run | {mean['acc_one']:.3f} |")
-    print(f"| known-vs-unknown AUC, one run | {mean['auc_one']:.3f} |")
-    print(f"| closed-set accuracy, phase1 then phase2 | {mean['acc_two']:.3f} |")
-    print(f"| known-vs-unknown AUC, phase1 then phase2 | {mean['auc_two']:.3f} |")
-    th, eh = mean["train_hours"], mean["target_hours"]
-    print(f"| train, cold caches (features + augmentation + fit), s per audio hour | {mean['train_cold_s'] / th:.0f} |")
-    print(f"| train, warm feature cache, s per audio hour | {mean['train_warm_s'] / th:.0f} |")
-    print(f"| identify, cold (decode + features), s per audio hour | {mean['identify_cold_s'] / eh:.0f} |")
-    print(f"| identify, warm feature cache, s per audio hour | {mean['identify_warm_s'] / eh:.0f} |")
+    print(f"| metric (mean of seeds {' '.join(map(str, args.seeds))}) | "
+          + " | ".join(args.features) + " |")
+    print("|---|" + "---|" * len(args.features))
+    for label, key, fmt in ROWS:
+        print(f"| {label} | " + " | ".join(fmt.format(means[k][key]) for k in args.features)
+              + " |")
 
 
 if __name__ == "__main__":

@@ -36,51 +36,86 @@ class FileFeatures:
     augmented: np.ndarray | None      # (n_augmented_windows, n_features)
 
 
-def file_features(path: os.PathLike | str, cfg: FeatureConfig, *, cache: CacheConfig,
-                  augment_seed: int | None = None, sha256: str | None = None) -> FileFeatures:
-    """Window features of an audio file, read from the cache when its content was seen.
+class FeatureExtractor:
+    """Turns audio files into classifier inputs with one feature front end.
 
     Parameters
     ----------
-    path : path-like
-    cfg : FeatureConfig
+    config : FeatureConfig
     cache : CacheConfig
-    augment_seed : int, optional
-        Also compute windows of augmented copies (for training), seeded by this value and
-        the file's content so they are reproducible.
-    sha256 : str, optional
-        The file's content hash when the caller already has it.
-
-    Raises
-    ------
-    AudioLoadError, FeatureError
-        With the file's path in the message.
+    embedder : SpeakerEmbedder, optional
+        Required for ``config.kind == "embedding"``; :meth:`for_config` loads it.
     """
-    path = Path(path)
-    sha = sha256 or content_hash(path)
-    key = _cache_key(sha, cfg)
-    audio = None
 
-    def load():
-        nonlocal audio
-        if audio is None:
-            audio = load_audio(path, sr=cfg.sr, cache_dir=cache.wav_dir,
-                               write_cache=cache.write_wav)
-        return audio
+    def __init__(self, config: FeatureConfig, cache: CacheConfig = CacheConfig(),
+                 embedder=None):
+        if config.kind == "embedding" and embedder is None:
+            raise ValueError("the embedding front end needs a SpeakerEmbedder")
+        self.config, self.cache, self.embedder = config, cache, embedder
 
-    try:
-        clean = _cached(cache.feature_dir, f"{key}.npy", lambda: extract(load(), cfg))
-        augmented = None
-        if augment_seed is not None:
-            def make_augmented():
-                rng = np.random.default_rng([augment_seed, int(sha[:12], 16)])
-                copies = augmented_copies(load(), sr=cfg.sr, rng=rng)[1:]
-                return np.concatenate([extract(copy, cfg) for copy in copies])
-            augmented = _cached(cache.feature_dir, f"{key}.aug{augment_seed}.npy",
-                                make_augmented)
-    except FeatureError as e:
-        raise FeatureError(f"{path}: {e}") from e
-    return FileFeatures(sha256=sha, clean=clean, augmented=augmented)
+    @classmethod
+    def for_config(cls, config: FeatureConfig, cache: CacheConfig = CacheConfig()):
+        """An extractor for ``config``, loading the bundled CAM++ model when it needs it."""
+        embedder = None
+        if config.kind == "embedding":
+            from .speaker_embedding import load_embedder
+
+            embedder = load_embedder()
+        return cls(config, cache, embedder)
+
+    def features(self, path: os.PathLike | str, *, augment_seed: int | None = None,
+                 sha256: str | None = None) -> FileFeatures:
+        """Window features of an audio file, read from the cache when its content was seen.
+
+        Parameters
+        ----------
+        path : path-like
+        augment_seed : int, optional
+            Also compute windows of augmented copies (MFCC front end, for training),
+            seeded by this value and the file's content so they are reproducible. CAM++
+            embeddings are trained for channel robustness and are not augmented.
+        sha256 : str, optional
+            The file's content hash when the caller already has it.
+
+        Raises
+        ------
+        AudioLoadError, FeatureError
+            With the file's path in the message.
+        """
+        path = Path(path)
+        cfg, cache = self.config, self.cache
+        sha = sha256 or content_hash(path)
+        key = _cache_key(sha, cfg)
+        audio = None
+
+        def load():
+            nonlocal audio
+            if audio is None:
+                audio = load_audio(path, sr=cfg.sr, cache_dir=cache.wav_dir,
+                                   write_cache=cache.write_wav)
+            return audio
+
+        try:
+            clean = _cached(cache.feature_dir, f"{key}.npy", lambda: self.extract(load()))
+            augmented = None
+            if augment_seed is not None and cfg.kind == "mfcc":
+                def make_augmented():
+                    rng = np.random.default_rng([augment_seed, int(sha[:12], 16)])
+                    copies = augmented_copies(load(), sr=cfg.sr, rng=rng)[1:]
+                    return np.concatenate([self.extract(copy) for copy in copies])
+                augmented = _cached(cache.feature_dir, f"{key}.aug{augment_seed}.npy",
+                                    make_augmented)
+        except FeatureError as e:
+            raise FeatureError(f"{path}: {e}") from e
+        return FileFeatures(sha256=sha, clean=clean, augmented=augmented)
+
+    def extract(self, y: np.ndarray) -> np.ndarray:
+        """Window features of mono audio at ``config.sr``: (n_windows, n_features)."""
+        cfg = self.config
+        if cfg.kind == "embedding":
+            return self.embedder.embed_windows(y, window_seconds=cfg.embedding_window_seconds,
+                                               hop_seconds=cfg.embedding_hop_seconds)
+        return extract(y, cfg)
 
 
 def content_hash(path: os.PathLike | str) -> str:

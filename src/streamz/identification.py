@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AudioLoadError, FeatureError
-from .extraction import CacheConfig, file_features
+from .extraction import CacheConfig, FeatureExtractor
 from .persistence import SpeakerModel
 
 UNKNOWN = "unknown"
@@ -17,19 +17,24 @@ UNKNOWN = "unknown"
 
 @dataclass(frozen=True)
 class Identification:
-    """The decision for one file."""
+    """The decision for one file.
+
+    ``proba`` and ``window_proba`` are per-speaker confidences: softmax probabilities for an
+    MFCC model, calibrated same-speaker probabilities of the cosine scorer for an embedding
+    model (these need not sum to one: every speaker can be unlikely).
+    """
 
     path: Path
     speaker: str                 # best speaker, or "unknown" below the threshold
     best: str                    # best speaker whatever the threshold
-    confidence: float            # mean window probability of ``best``
-    proba: np.ndarray            # (n_speakers,) mean window probabilities
+    confidence: float            # confidence in ``best``
+    proba: np.ndarray            # (n_speakers,) file-level confidences
     window_proba: np.ndarray     # (n_windows, n_speakers)
 
     def speaker_shares(self, speakers: list[str], threshold: float) -> list[tuple[str, int, float]]:
         """Speakers heard in the recording, most windows first.
 
-        A window counts for its best speaker when that probability reaches ``threshold``.
+        A window counts for its best speaker when that confidence reaches ``threshold``.
 
         Returns
         -------
@@ -43,17 +48,50 @@ class Identification:
         return [(speakers[i], int(counts[i]), counts[i] / total) for i in order if counts[i]]
 
 
+def speaker_confidences(model: SpeakerModel, windows: np.ndarray, scorer=None):
+    """Per-speaker confidences of a file's windows.
+
+    Parameters
+    ----------
+    model : SpeakerModel
+    windows : ndarray of shape (n_windows, n_features)
+    scorer : CosineScorer, optional
+        ``model.scorer()``, passed in when scoring many files.
+
+    Returns
+    -------
+    file_conf : ndarray of shape (n_speakers,)
+    window_conf : ndarray of shape (n_windows, n_speakers)
+    """
+    scorer = scorer if scorer is not None else model.scorer()
+    if scorer is None:
+        window_conf = model.classifier.predict_proba(windows)
+        return window_conf.mean(axis=0), window_conf
+    file_conf = scorer.confidence(scorer.cosine(windows.mean(axis=0)))
+    return file_conf, scorer.confidence(scorer.cosine(windows))
+
+
 def identify_file(model: SpeakerModel, path: os.PathLike | str, *, threshold: float,
-                  cache: CacheConfig = CacheConfig()) -> Identification:
+                  extractor: FeatureExtractor | None = None, scorer=None) -> Identification:
     """Identify the speaker of one file.
+
+    Parameters
+    ----------
+    model : SpeakerModel
+    path : path-like
+    threshold : float
+        Confidence below which the speaker is "unknown".
+    extractor : FeatureExtractor, optional
+        Built for the model's features when not given (loading CAM++ if needed).
+    scorer : CosineScorer, optional
 
     Raises
     ------
     AudioLoadError, FeatureError
     """
-    feats = file_features(path, model.feature_config, cache=cache)
-    window_proba = model.classifier.predict_proba(feats.clean)
-    proba = window_proba.mean(axis=0)
+    extractor = extractor or FeatureExtractor.for_config(model.feature_config)
+    feats = extractor.features(path)
+    proba, window_proba = speaker_confidences(model, feats.clean, scorer)
     best = int(np.argmax(proba))
     confidence = float(proba[best])
     name = model.speakers[best]
@@ -72,12 +110,15 @@ def identify_files(model: SpeakerModel, paths, *, threshold: float,
     failures : list of (path, message)
     """
     hook = hook or (lambda *a, **k: None)
+    extractor = FeatureExtractor.for_config(model.feature_config, cache)
+    scorer = model.scorer()
     results, failures = [], []
     paths = list(paths)
     for i, path in enumerate(paths):
         hook("identifying", completed=i, total=len(paths))
         try:
-            results.append(identify_file(model, path, threshold=threshold, cache=cache))
+            results.append(identify_file(model, path, threshold=threshold, extractor=extractor,
+                                         scorer=scorer))
         except (AudioLoadError, FeatureError) as e:
             failures.append((Path(path), str(e)))
     hook("identifying", completed=len(paths), total=len(paths))

@@ -18,7 +18,7 @@ from .errors import ModelFormatError
 FORMAT_VERSION = 1
 _REQUIRED = ("format_version", "sample_rate", "config_json", "feature_config_json", "classes",
              "mean", "scale", "n_layers", "n_samples_seen", "learned_sha256", "learned_labels",
-             "history_json", "memory_X", "memory_y")
+             "history_json", "memory_X", "memory_y", "profile_X", "profile_y")
 
 
 @dataclass
@@ -38,6 +38,10 @@ class SpeakerModel:
         A bounded sample of past training windows, replayed in later runs so that learning
         new speakers does not erase old ones.
     memory_y : ndarray of shape (n_memory,), str
+    profile_X : ndarray of shape (n_files, dimension), float32
+        Embedding front end: one unit embedding per learned file, for the calibrated
+        cosine scorer (see :func:`streamz.open_set.fit_scorer`). Empty for MFCC models.
+    profile_y : ndarray of shape (n_files,), str
     """
 
     classifier: SpeakerClassifier
@@ -46,10 +50,20 @@ class SpeakerModel:
     history: list = field(default_factory=list)
     memory_X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     memory_y: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
+    profile_X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    profile_y: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
 
     @property
     def speakers(self) -> list[str]:
         return self.classifier.classes_.tolist() if hasattr(self.classifier, "classes_") else []
+
+    def scorer(self):
+        """The calibrated cosine scorer of an embedding model, None for an MFCC model."""
+        if self.feature_config.kind != "embedding" or not len(self.profile_y):
+            return None
+        from .open_set import fit_scorer
+
+        return fit_scorer(self.profile_X, self.profile_y, self.speakers)
 
 
 def normalize_model_path(path: os.PathLike | str) -> Path:
@@ -85,6 +99,8 @@ def save_model(model: SpeakerModel, path: os.PathLike | str) -> Path:
         "history_json": np.array(json.dumps(model.history)),
         "memory_X": np.asarray(model.memory_X, dtype=np.float32),
         "memory_y": np.asarray(model.memory_y, dtype=str),
+        "profile_X": np.asarray(model.profile_X, dtype=np.float32),
+        "profile_y": np.asarray(model.profile_y, dtype=str),
     }
     for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
         arrays[f"W{i}"], arrays[f"b{i}"] = W, b
@@ -137,7 +153,9 @@ def load_model(path: os.PathLike | str) -> SpeakerModel:
                         learned=dict(zip(data["learned_sha256"].tolist(),
                                          data["learned_labels"].tolist())),
                         history=history, memory_X=np.asarray(data["memory_X"], np.float32),
-                        memory_y=np.asarray(data["memory_y"], dtype=str))
+                        memory_y=np.asarray(data["memory_y"], dtype=str),
+                        profile_X=np.asarray(data["profile_X"], np.float32),
+                        profile_y=np.asarray(data["profile_y"], dtype=str))
 
 
 def _params(params: dict) -> dict:

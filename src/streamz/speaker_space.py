@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import AudioLoadError, FeatureError, StreamzError
-from .extraction import CacheConfig, file_features
+from .extraction import CacheConfig, FeatureExtractor
 from .persistence import SpeakerModel
 
 
 def file_embeddings(model: SpeakerModel, paths, *, cache: CacheConfig = CacheConfig(), hook=None):
-    """One length-normalised embedding per file: the mean last-hidden-layer activation.
+    """One length-normalised embedding per file.
+
+    The mean CAM++ window embedding for an embedding model, the mean last-hidden-layer
+    activation of the classifier for an MFCC model.
 
     Returns
     -------
@@ -22,18 +25,20 @@ def file_embeddings(model: SpeakerModel, paths, *, cache: CacheConfig = CacheCon
     hook = hook or (lambda *a, **k: None)
     rows, ok, failures = [], [], []
     paths = list(paths)
+    extractor = FeatureExtractor.for_config(model.feature_config, cache)
+    neural = model.feature_config.kind == "embedding"
     for i, path in enumerate(paths):
         hook("embedding", completed=i, total=len(paths))
         try:
-            feats = file_features(path, model.feature_config, cache=cache)
+            feats = extractor.features(path)
         except (AudioLoadError, FeatureError) as e:
             failures.append((path, str(e)))
             continue
-        e = model.classifier.transform(feats.clean).mean(axis=0)
+        e = (feats.clean if neural else model.classifier.transform(feats.clean)).mean(axis=0)
         rows.append(e / max(float(np.linalg.norm(e)), 1e-12))
         ok.append(i)
     hook("embedding", completed=len(paths), total=len(paths))
-    width = model.classifier.coefs_[-1].shape[0]
+    width = model.classifier.n_features_in_ if neural else model.classifier.coefs_[-1].shape[0]
     return np.asarray(rows, np.float32).reshape(-1, width), ok, failures
 
 

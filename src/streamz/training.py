@@ -15,7 +15,8 @@ from ._fileio import file_lock, sha256_file
 from .classifier import SpeakerClassifier
 from .config import FeatureConfig
 from .errors import AudioLoadError, ConfigError, FeatureError, StreamzError
-from .extraction import CacheConfig, FileFeatures, content_hash, file_features
+from .extraction import CacheConfig, FeatureExtractor, FileFeatures, content_hash
+from .identification import speaker_confidences
 from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
 from .persistence import SpeakerModel, load_model, normalize_model_path, save_model
 
@@ -110,10 +111,14 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
                 classifier=SpeakerClassifier(hidden_sizes=tuple(cfg.hidden_sizes),
                                              max_epochs=cfg.epochs, random_state=cfg.seed),
                 feature_config=feature_config or FeatureConfig())
+        elif feature_config is not None and feature_config.kind != model.feature_config.kind:
+            raise ConfigError(f"{model_path}: model uses {model.feature_config.kind} features, "
+                              f"not {feature_config.kind}; pass --retrain to start a new model")
         report = TrainReport(model_path=model_path)
         labels_to_write: dict[int, str] = {}
         todo = _new_entries(entries, model, report, labels_to_write, hook)
-        features = _extract(todo, model.feature_config, cache, cfg.seed, report, hook)
+        extractor = FeatureExtractor.for_config(model.feature_config, cache)
+        features = _extract(todo, extractor, cfg.seed, report, hook)
         trainer = _Trainer(model, cfg, burn_in=_burn_in_limit(cfg, len(entries)), hook=hook)
         labelled = [(e, f) for e, f in features if e.label is not None]
         if labelled:
@@ -166,13 +171,12 @@ def _new_entries(entries, model, report, labels_to_write, hook) -> list[tuple[Le
     return todo
 
 
-def _extract(todo, feature_config, cache, seed, report, hook) -> list[tuple[LedgerEntry, FileFeatures]]:
+def _extract(todo, extractor, seed, report, hook) -> list[tuple[LedgerEntry, FileFeatures]]:
     out = []
     for i, (entry, sha) in enumerate(todo):
         hook("features", completed=i, total=len(todo))
         try:
-            out.append((entry, file_features(entry.path, feature_config, cache=cache,
-                                             augment_seed=seed, sha256=sha)))
+            out.append((entry, extractor.features(entry.path, augment_seed=seed, sha256=sha)))
         except (AudioLoadError, FeatureError) as e:
             report.failures.append((entry.path, _problem(e, entry.path)))
     hook("features", completed=len(todo), total=len(todo))
@@ -220,7 +224,7 @@ class _Trainer:
             self._first_fit(X, np.full(len(X), label))
             self._remember(feats, label)
             return label, 0.0, True
-        proba = self.clf.predict_proba(feats.clean).mean(axis=0)
+        proba, _ = speaker_confidences(self.model, feats.clean)
         best = int(np.argmax(proba))
         confidence = float(proba[best])
         in_burn_in = len(self.model.learned) < self.burn_in
@@ -251,6 +255,12 @@ class _Trainer:
 
     def _remember(self, feats: FileFeatures, label: str) -> None:
         self.model.learned[feats.sha256] = label
+        if self.model.feature_config.kind == "embedding":
+            profile = feats.clean.mean(axis=0)
+            profile /= max(float(np.linalg.norm(profile)), 1e-12)
+            rows = self.model.profile_X.reshape(-1, profile.size)
+            self.model.profile_X = np.vstack([rows, profile[None]]).astype(np.float32)
+            self.model.profile_y = np.append(self.model.profile_y.astype(str), label)
         X = _training_windows(feats)
         mem_X, mem_y = self.model.memory_X, self.model.memory_y
         if mem_X.size == 0:
