@@ -18,7 +18,7 @@ import soundfile as sf
 
 from streamz.audio import load_audio
 
-VOICES = {"alice": ("en-us+f3", 60), "bob": ("en-gb+m3", 35), "carol": ("en-us+f5", 80)}
+VOICES = {"alice": ("en-us+f3", 60), "bob": ("en-gb+m3", 35), "carol": ("en+klatt2", 85)}
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog near the river bank.",
     "Please bring the blue folder to the meeting room after lunch.",

@@ -432,9 +432,16 @@ def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, 
 @click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
               help="ONNX Runtime threads per model (0: all cores).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (segments per file) instead of RTTM.")
+@click.option("--identify", is_flag=True,
+              help="Name each speaker found after a speaker enrolled in --model, when the "
+                   "evidence reaches --threshold; others keep their SPEAKER_NN label.")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), default=_DEFAULT_MODEL,
+              show_default=True, help="Speaker model for --identify.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True,
+              help="Confidence needed by --identify to name a speaker.")
 @click.pass_obj
 def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fast, exclusive,
-            models_dir, threads, as_json):
+            models_dir, threads, as_json, identify, model_path, threshold):
     """Who spoke when: write RTTM for each AUDIO file.
 
     Files are processed as a queue; a file that fails is reported on stderr, the others
@@ -464,6 +471,7 @@ def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fa
         exclusive=exclusive)
     runtime = RuntimeConfig(intra_op_threads=threads)
     models = load_models(models_dir, runtime)
+    namer = _speaker_namer(model_path, threshold) if identify else None
     failures, results = [], []
     with Progress(obj["quiet"]) as progress:
         for path, result in diarize_many(audio, models=models, config=config, runtime=runtime,
@@ -471,6 +479,9 @@ def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fa
             if isinstance(result, StreamzError):
                 failures.append((path, result))
                 continue
+            matches = None
+            if namer is not None:
+                result, matches = namer(path, result)
             if output_dir is not None:
                 write_rttm(Path(output_dir) / f"{result.uri}.rttm", result.segments, result.uri)
             if as_json:
@@ -479,12 +490,89 @@ def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fa
                                 "num_speakers": result.num_speakers,
                                 "segments": [{"start": round(s.start, 3), "end": round(s.end, 3),
                                               "speaker": s.label} for s in result.segments]})
+                if matches is not None:
+                    results[-1]["speakers"] = [m.to_dict() for m in matches]
             elif output_dir is None:
                 progress.close()
                 click.echo(result.to_rttm(), nl=False)
     if as_json:
         click.echo(json.dumps(results, indent=2))
     _report_failures(failures)
+
+
+def _speaker_namer(model_path, threshold):
+    """``namer(path, result) -> (result with names, matches)`` for ``diarize --identify``."""
+    from dataclasses import replace
+
+    from .audio import load_audio
+    from .extraction import FeatureExtractor
+    from .speaker_naming import name_speakers
+
+    model = _load_speaker_model(model_path)
+    extractor = FeatureExtractor.for_config(model.feature_config)
+
+    def namer(path, result):
+        segments, matches = name_speakers(result.segments, load_audio(path), model,
+                                          threshold=threshold, extractor=extractor)
+        return replace(result, segments=tuple(segments)), matches
+
+    return namer
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("audio", type=click.Path(dir_okay=False))
+@click.option("--segment", "segments", multiple=True, metavar="START-END",
+              help="Use only this time range, in seconds (repeatable).")
+@click.option("--rttm", type=click.Path(dir_okay=False), default=None,
+              help="Use the turns of --speaker in this RTTM (e.g. from streamz diarize).")
+@click.option("--speaker", default=None, help="Speaker label in --rttm (e.g. SPEAKER_01).")
+@click.option("--list", "list_path", type=click.Path(dir_okay=False), default="train_files.txt",
+              show_default=True, help="Training list the recording is added to.")
+@_model_option
+@click.option("--enroll-dir", type=click.Path(file_okay=False), default=None,
+              help="Where excerpts are saved [default: enrolled/ beside the list].")
+@click.option("--train/--no-train", "do_train", default=True, show_default=True,
+              help="Learn the list's new entries right away.")
+@click.option("--wait", "lock_timeout", type=click.FloatRange(min=0), default=0.0,
+              help="Seconds to wait for another run holding the model.")
+@_cache_options
+@click.pass_obj
+def enroll(obj, name, audio, segments, rttm, speaker, list_path, model_path, enroll_dir,
+           do_train, lock_timeout, cache_dir, feature_cache, no_cache_wav):
+    """Enrol speaker NAME from AUDIO (all of it, time ranges, or one speaker's turns).
+
+    The audio (or the excerpt, saved as WAV) is appended to the training list as
+    "path,NAME" and learned like any other training file.
+
+    \b
+    Examples:
+      streamz enroll alice alice_intro.wav
+      streamz enroll bob meeting.wav --segment 12.5-31 --segment 40-52
+      streamz enroll carol meeting.wav --rttm meeting.rttm --speaker SPEAKER_02
+    """
+    from pathlib import Path
+
+    from .enrollment import enroll as enroll_speaker, parse_range, speaker_turns
+    from .training import TrainConfig, train as train_model
+
+    if segments and rttm:
+        raise click.UsageError("use either --segment or --rttm, not both")
+    if (rttm is None) != (speaker is None):
+        raise click.UsageError("--rttm and --speaker go together")
+    ranges = [parse_range(text) for text in segments] or None
+    if rttm is not None:
+        ranges = speaker_turns(rttm, speaker, uri=Path(audio).stem)
+    listed = enroll_speaker(name, audio, list_path=list_path, model_path=model_path,
+                            ranges=ranges, enroll_dir=enroll_dir, lock_timeout=lock_timeout)
+    click.echo(f"added {listed},{name} to {list_path}", err=True)
+    if do_train:
+        with Progress(obj["quiet"]) as progress:
+            report = train_model(list_path, model_path, TrainConfig(lock_timeout=lock_timeout),
+                                 cache=_cache_config(cache_dir, feature_cache, no_cache_wav),
+                                 target_list=None, hook=progress)
+        click.echo(f"learned {len(report.learned)} file(s); model: {report.model_path}", err=True)
+        _report_failures(report.failures)
 
 
 @cli.command()

@@ -116,3 +116,23 @@ def remove_lines(path: os.PathLike | str, numbers: set[int]) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     atomic_write_text(path, "".join(f"{line}\n" for i, line in enumerate(lines, start=1)
                                     if i not in numbers))
+
+
+def append_entry(path: os.PathLike | str, audio: os.PathLike | str, label: str) -> None:
+    """Append ``audio,label`` to a list atomically (the list is created when missing).
+
+    The audio path is written relative to the list's folder when it lies below it.
+    """
+    path = Path(path)
+    if not _LABEL.match(label):
+        raise LedgerError(f"{path}: malformed label {label!r} (use letters, digits, '_', '-' "
+                          "or '.')")
+    audio = Path(audio).resolve()
+    try:
+        shown = audio.relative_to(path.resolve().parent)
+    except ValueError:
+        shown = audio
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    atomic_write_text(path, f"{text}{shown},{label}\n")

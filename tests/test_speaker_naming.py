@@ -1,0 +1,122 @@
+"""Naming diarized speakers, enrolment, and diarize --identify on the bundled example."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from streamz.audio import load_audio
+from streamz.cli import cli
+from streamz.diarization.rttm import Segment, read_rttm
+from streamz.enrollment import parse_range, speaker_turns
+from streamz.errors import ConfigError, StreamzError
+from streamz.extraction import CacheConfig
+from streamz.persistence import load_model
+from streamz.speaker_naming import exclusive_pieces, name_speakers
+from streamz.training import TrainConfig, train
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_exclusive_pieces_known_answer():
+    segs = [Segment(0.0, 5.0, "A"), Segment(4.0, 6.0, "B"), Segment(5.5, 9.0, "A"),
+            Segment(7.0, 7.2, "B")]
+    assert exclusive_pieces(segs, "A") == [(0.0, 4.0), (6.0, 7.0), (7.2, 9.0)]
+    assert exclusive_pieces(segs, "B") == [(5.0, 5.5)]
+
+
+def test_parse_range_and_turns(tmp_path):
+    assert parse_range("12.5-20") == (12.5, 20.0)
+    for bad in ("20-12", "abc", "5"):
+        with pytest.raises(ConfigError, match="segment"):
+            parse_range(bad)
+    rttm = tmp_path / "m.rttm"
+    rttm.write_text("SPEAKER m 1 1.0 2.0 <NA> <NA> A <NA> <NA>\n"
+                    "SPEAKER m 1 0.0 1.0 <NA> <NA> B <NA> <NA>\n")
+    assert speaker_turns(rttm, "A") == [(1.0, 3.0)]
+    with pytest.raises(StreamzError, match=r"no turn of speaker 'C'; speakers there: \[A, B\]"):
+        speaker_turns(rttm, "C")
+
+
+@pytest.fixture(scope="module")
+def alice_bob_model(tmp_path_factory):
+    """A model enrolled with alice and bob only (carol stays unknown)."""
+    tmp = tmp_path_factory.mktemp("naming")
+    lst = tmp / "train.txt"
+    lst.write_text("".join(f"{EXAMPLES}/train/{s}_{i}.flac,{s}\n"
+                           for s in ("alice", "bob") for i in range(3)))
+    train(lst, tmp / "model.npz", TrainConfig(epochs=10),
+          cache=CacheConfig(feature_dir=tmp / "f", wav_dir=tmp / "c"))
+    return tmp / "model.npz"
+
+
+@pytest.mark.models
+def test_meeting_with_an_unknown_participant(alice_bob_model):
+    reference = read_rttm(EXAMPLES / "meeting.rttm")["meeting"]
+    anonymous = {"alice": "SPEAKER_00", "bob": "SPEAKER_01", "carol": "SPEAKER_02"}
+    segments = [Segment(s.start, s.end, anonymous[s.label]) for s in reference]
+    named, matches = name_speakers(segments, load_audio(EXAMPLES / "meeting.flac"),
+                                   load_model(alice_bob_model), threshold=0.8)
+    assert [s.label for s in named] == [s.label if s.label != "carol" else "SPEAKER_02"
+                                        for s in reference]
+    by_label = {m.label: m for m in matches}
+    assert by_label["SPEAKER_00"].name == "alice" and by_label["SPEAKER_00"].confidence >= 0.8
+    assert by_label["SPEAKER_01"].name == "bob"
+    assert by_label["SPEAKER_02"].name is None
+    assert max(by_label["SPEAKER_02"].scores.values()) < 0.8
+
+
+@pytest.mark.models
+def test_enroll_from_rttm_turns_then_identify(tmp_path, alice_bob_model):
+    model = tmp_path / "model.npz"
+    model.write_bytes(alice_bob_model.read_bytes())
+    lst = tmp_path / "train.txt"
+    lst.write_text("# enrolled speakers\n")
+    cache = ["--cache-dir", str(tmp_path / "c"), "--feature-cache", str(tmp_path / "f")]
+    result = CliRunner().invoke(cli, [
+        "-q", "enroll", "carol", str(EXAMPLES / "meeting.flac"), "--rttm",
+        str(EXAMPLES / "meeting.rttm"), "--speaker", "carol", "--list", str(lst),
+        "--model", str(model), *cache])
+    assert result.exit_code == 0, result.output
+    lines = lst.read_text().splitlines()
+    assert lines[0] == "# enrolled speakers" and lines[1].startswith("enrolled/carol-meeting-")
+    assert lines[1].endswith(".wav,carol")
+    # the excerpt holds exactly carol's turns
+    turns = [s for s in read_rttm(EXAMPLES / "meeting.rttm")["meeting"] if s.label == "carol"]
+    excerpt = load_audio(tmp_path / lines[1].split(",")[0])
+    assert abs(excerpt.size / 16000 - sum(s.duration for s in turns)) < 0.01
+    assert load_model(model).speakers == ["alice", "bob", "carol"]
+    result = CliRunner().invoke(cli, ["-q", "identify", str(EXAMPLES / "test/carol.flac"),
+                                      "--model", str(model), "--json", *cache])
+    assert json.loads(result.stdout)[0]["speaker"] == "carol"
+
+
+def test_enroll_errors(tmp_path, make_wav):
+    clip = make_wav("short.wav", seconds=1.5)
+    run = CliRunner().invoke
+    args = ["enroll", "x", str(clip), "--list", str(tmp_path / "l.txt"), "--model",
+            str(tmp_path / "m.npz"), "--no-train"]
+    result = run(cli, [*args, "--segment", "0.2-0.5"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"Error: {clip}: the selected audio lasts 0.30 s; at least "
+                                     "1.0 s is needed to enrol a speaker")
+    assert not (tmp_path / "l.txt").exists()
+    assert run(cli, [*args, "--rttm", str(clip)]).exit_code == 2       # --speaker missing
+    assert run(cli, [*args, "--segment", "1-2", "--rttm", str(clip),
+                     "--speaker", "A"]).exit_code == 2
+    result = run(cli, [*args])
+    assert result.exit_code == 0 and (tmp_path / "l.txt").read_text() == "short.wav,x\n"
+
+
+@pytest.mark.models
+@pytest.mark.slow
+def test_diarize_identify_names_known_speakers(alice_bob_model):
+    result = CliRunner().invoke(cli, ["-q", "diarize", str(EXAMPLES / "meeting.flac"),
+                                      "--identify", "--model", str(alice_bob_model), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)[0]
+    names = {m["name"] for m in out["speakers"]}
+    assert {"alice", "bob"} <= names and "carol" not in names
+    assert all(m["name"] is None or m["confidence"] >= 0.8 for m in out["speakers"])
+    assert {s["speaker"] for s in out["segments"]} >= {"alice", "bob"}
