@@ -1,0 +1,157 @@
+"""Diarization benchmark: DER per file (collar 0, overlap scored), speaker counts, speed, memory.
+
+Usage::
+
+    python benchmarks/diarize.py [--corpus ../shared/data/dev-corpus/diar] [--long-hours 2]
+                                 [--skip-long]
+
+Prints one table per mode (default, --fast) and the peak RSS of a synthetic long recording
+(the corpus conversations concatenated), measured in a child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "dev-corpus" / "diar"
+
+
+def run_mode(corpus: Path, fast: bool, models) -> list[dict]:
+    from streamz.audio import load_audio
+    from streamz.diarization import diarize
+    from streamz.diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, DiarizationConfig,
+                                            SegmentationConfig)
+    from streamz.diarization.rttm import read_rttm
+    from streamz.scoring import diarization_error, read_uem
+
+    config = DiarizationConfig(segmentation=SegmentationConfig(
+        FAST_SEGMENTATION_STEP_SECONDS if fast else 1.0))
+    reference = read_rttm(corpus / "all.rttm")
+    uem = read_uem(corpus / "all.uem")
+    rows = []
+    for line in (corpus / "files.txt").read_text().split():
+        path = corpus / line
+        y = load_audio(path)                   # decoding is not counted in the realtime factor
+        uri = path.stem
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = diarize(y, models=models, config=config, uri=uri)
+        elapsed = time.perf_counter() - start
+        error = diarization_error(reference[uri], list(result.segments), uem=uem[uri])
+        rows.append({"file": uri, "der": error.der, "miss": error.missed / error.total,
+                     "fa": error.false_alarm / error.total,
+                     "conf": error.confusion / error.total, "error": error,
+                     "found": result.num_speakers,
+                     "ref": len({s.label for s in reference[uri]}),
+                     "duration": result.duration, "seconds": elapsed})
+    return rows
+
+
+def print_table(title: str, rows: list[dict]) -> None:
+    print(f"\n{title}")
+    print(f"{'file':8s} {'DER%':>6s} {'miss%':>6s} {'FA%':>6s} {'conf%':>6s} {'spk':>5s} "
+          f"{'audio s':>8s} {'xRT':>6s}")
+    total = None
+    for r in rows:
+        total = r["error"] if total is None else total + r["error"]
+        print(f"{r['file']:8s} {100 * r['der']:6.1f} {100 * r['miss']:6.1f} {100 * r['fa']:6.1f} "
+              f"{100 * r['conf']:6.1f} {r['found']:>2d}/{r['ref']:<2d} {r['duration']:8.1f} "
+              f"{r['duration'] / r['seconds']:6.1f}")
+    audio = sum(r["duration"] for r in rows)
+    seconds = sum(r["seconds"] for r in rows)
+    right = sum(r["found"] == r["ref"] for r in rows)
+    print(f"{'corpus':8s} {100 * total.der:6.1f} {100 * total.missed / total.total:6.1f} "
+          f"{100 * total.false_alarm / total.total:6.1f} "
+          f"{100 * total.confusion / total.total:6.1f} {right:>2d}/{len(rows):<2d} {audio:8.1f} "
+          f"{audio / seconds:6.1f}")
+
+
+def make_long(corpus: Path, hours: float, out: Path) -> float:
+    """Concatenate the corpus conversations (16 kHz PCM16) until ``hours`` long."""
+    import numpy as np
+    import soundfile as sf
+
+    from streamz.audio import load_audio
+
+    pieces = [load_audio(corpus / line) for line in (corpus / "files.txt").read_text().split()]
+    target = int(hours * 3600 * 16_000)
+    written = 0
+    with sf.SoundFile(out, "w", samplerate=16_000, channels=1, subtype="PCM_16") as fh:
+        while written < target:
+            for p in pieces:
+                p = p[: target - written]
+                fh.write(np.clip(p, -1, 1))
+                written += p.size
+                if written >= target:
+                    break
+    return written / 16_000
+
+
+def measure_long(corpus: Path, hours: float, fast: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.wav"
+        seconds = make_long(corpus, hours, path)
+        cmd = [sys.executable, "-c", _CHILD, str(path), "1" if fast else "0"]
+        start = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
+        elapsed = time.perf_counter() - start
+        print(f"\n{hours:g} h synthetic recording ({'--fast' if fast else 'default'}): "
+              f"peak RSS {int(out[0]) / 1024:.0f} MiB, {out[1]} speakers, "
+              f"{seconds / float(out[2]):.1f}x realtime (diarize only; {elapsed:.0f} s wall "
+              f"incl. loading)")
+
+
+_CHILD = """
+import resource, sys, time, warnings
+warnings.simplefilter("ignore")
+from streamz.diarization import diarize, load_models
+from streamz.diarization.config import DiarizationConfig, SegmentationConfig
+from streamz.audio import load_audio
+models = load_models()
+y = load_audio(sys.argv[1])
+cfg = DiarizationConfig(segmentation=SegmentationConfig(2.0 if sys.argv[2] == "1" else 1.0))
+t = time.perf_counter()
+r = diarize(y, models=models, config=cfg)
+dt = time.perf_counter() - t
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, r.num_speakers, dt)
+"""
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--long-hours", type=float, default=2.0)
+    parser.add_argument("--skip-long", action="store_true")
+    args = parser.parse_args(argv)
+    if not (args.corpus / "files.txt").exists():
+        print(f"corpus not found: {args.corpus}", file=sys.stderr)
+        return 2
+    from streamz.diarization import load_models
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+    models = load_models()
+    default = run_mode(args.corpus, False, models)
+    print_table("default (1 s segmentation step)", default)
+    fast = run_mode(args.corpus, True, models)
+    print_table("--fast (2 s segmentation step)", fast)
+    if not args.skip_long:
+        measure_long(args.corpus, args.long_hours, fast=False)
+    print(f"\nbenchmark process peak RSS: "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
