@@ -14,6 +14,8 @@ from .persistence import SpeakerModel
 
 #: Pieces of single-speaker speech shorter than this are not used to identify a cluster.
 MIN_PIECE_SECONDS = 0.3
+#: A turn with this much single-speaker speech is also identified on its own.
+MIN_TURN_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -44,20 +46,24 @@ def exclusive_pieces(segments, label: str) -> list[tuple[float, float]]:
     -------
     list of (start, end) in seconds, sorted
     """
-    others = sorted((s.start, s.end) for s in segments if s.label != label)
-    pieces = []
-    for turn in sorted((s.start, s.end) for s in segments if s.label == label):
-        start, end = turn
-        for o_start, o_end in others:
-            if o_end <= start or o_start >= end:
-                continue
-            if o_start > start:
-                pieces.append((start, o_start))
-            start = max(start, o_end)
-            if start >= end:
-                break
-        if start < end:
-            pieces.append((start, end))
+    return [p for turn in sorted((s for s in segments if s.label == label), key=lambda s: s.start)
+            for p in _turn_pieces(turn, segments)]
+
+
+def _turn_pieces(turn, segments) -> list[tuple[float, float]]:
+    """Parts of one turn that no other speaker overlaps (at least MIN_PIECE_SECONDS long)."""
+    others = sorted((s.start, s.end) for s in segments if s.label != turn.label)
+    pieces, start, end = [], turn.start, turn.end
+    for o_start, o_end in others:
+        if o_end <= start or o_start >= end:
+            continue
+        if o_start > start:
+            pieces.append((start, o_start))
+        start = max(start, o_end)
+        if start >= end:
+            break
+    if start < end:
+        pieces.append((start, end))
     return [(a, b) for a, b in pieces if b - a >= MIN_PIECE_SECONDS]
 
 
@@ -65,10 +71,13 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
                   extractor: FeatureExtractor | None = None):
     """Match diarized speakers to the speakers a model knows.
 
-    Each cluster's single-speaker speech is scored against every enrolled speaker; clusters
-    and speakers are paired one-to-one (Hungarian algorithm on the confidences) and a pair
-    is kept only when its confidence reaches ``threshold``. Unmatched clusters keep their
-    anonymous label.
+    Each cluster's single-speaker speech is scored against every enrolled speaker and the
+    cluster takes the best name whose confidence reaches ``threshold`` (two clusters may
+    take the same name: diarization sometimes splits a voice). Turns with at least
+    ``MIN_TURN_SECONDS`` of single-speaker speech are then checked on their own, which mends
+    clusters that merged two voices: a turn that confidently matches an enrolled speaker
+    takes that name, and a turn that confidently does not match its cluster's name
+    (confidence at most ``1 - threshold``) keeps the anonymous label.
 
     Parameters
     ----------
@@ -83,37 +92,57 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
     Returns
     -------
     named : list of Segment
-        ``segments`` with matched labels replaced by names.
+        ``segments`` with labels replaced by names where the evidence is strong enough.
     matches : list of ClusterMatch
         One per cluster, in label order.
     """
-    from scipy.optimize import linear_sum_assignment
-
     extractor = extractor or FeatureExtractor.for_config(model.feature_config)
     scorer = model.scorer()
+    speakers = model.speakers
+
+    def windows_of(pieces):
+        out = []
+        for a, b in pieces:
+            try:
+                out.append(extractor.extract(y[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)]))
+            except FeatureError:
+                continue  # too short or silent piece
+        return np.concatenate(out) if out else None
+
+    turn_windows = [windows_of(_turn_pieces(s, segments)) for s in segments]
     labels = sorted({s.label for s in segments})
-    conf = np.zeros((len(labels), len(model.speakers)))
-    seconds = np.zeros(len(labels))
-    for i, label in enumerate(labels):
-        pieces = exclusive_pieces(segments, label)
-        audio = [y[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)] for a, b in pieces]
-        seconds[i] = sum(b - a for a, b in pieces)
-        if not audio:
-            continue
-        try:
-            windows = extractor.extract(np.concatenate(audio))
-        except FeatureError:
-            continue  # too little or silent speech: the cluster stays anonymous
-        conf[i], _ = speaker_confidences(model, windows, scorer)
-    rows, cols = linear_sum_assignment(-conf)
-    names = {labels[r]: model.speakers[c] for r, c in zip(rows, cols) if conf[r, c] >= threshold}
-    matches = []
-    for i, label in enumerate(labels):
-        best = int(np.argmax(conf[i])) if conf.shape[1] else 0
-        name = names.get(label)
-        matches.append(ClusterMatch(
-            label=label, name=name,
-            confidence=float(conf[i, model.speakers.index(name)] if name else conf[i, best]),
-            seconds=float(seconds[i]),
-            scores={s: float(c) for s, c in zip(model.speakers, conf[i])}))
-    return [replace(s, label=names.get(s.label, s.label)) for s in segments], matches
+    matches, names = [], {}
+    for label in labels:
+        mine = [w for s, w in zip(segments, turn_windows) if s.label == label and w is not None]
+        seconds = sum(b - a for a, b in exclusive_pieces(segments, label))
+        conf = np.zeros(len(speakers))
+        if mine:
+            conf, _ = speaker_confidences(model, np.concatenate(mine), scorer)
+        best = int(np.argmax(conf)) if len(conf) else 0
+        name = speakers[best] if len(conf) and conf[best] >= threshold else None
+        if name:
+            names[label] = name
+        matches.append(ClusterMatch(label=label, name=name,
+                                    confidence=float(conf[best]) if len(conf) else 0.0,
+                                    seconds=float(seconds),
+                                    scores={s: float(c) for s, c in zip(speakers, conf)}))
+    named = []
+    for segment, windows in zip(segments, turn_windows):
+        label = names.get(segment.label, segment.label)
+        if windows is not None and len(windows) * _window_hop(extractor) >= MIN_TURN_SECONDS:
+            conf, _ = speaker_confidences(model, windows, scorer)
+            best = int(np.argmax(conf))
+            if conf[best] >= threshold:
+                label = speakers[best]
+            elif label in speakers and conf[speakers.index(label)] <= 1 - threshold:
+                label = segment.label
+        named.append(replace(segment, label=label))
+    return named, matches
+
+
+def _window_hop(extractor: FeatureExtractor) -> float:
+    """Seconds of audio each window of the extractor stands for."""
+    cfg = extractor.config
+    if cfg.kind == "embedding":
+        return cfg.embedding_hop_seconds
+    return cfg.window_hop_frames * cfg.hop_length / cfg.sr
