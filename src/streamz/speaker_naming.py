@@ -76,8 +76,8 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
     take the same name: diarization sometimes splits a voice). Turns with at least
     ``MIN_TURN_SECONDS`` of single-speaker speech are then checked on their own, which mends
     clusters that merged two voices: a turn that confidently matches an enrolled speaker
-    takes that name, and a turn that confidently does not match its cluster's name
-    (confidence at most ``1 - threshold``) keeps the anonymous label.
+    takes that name, and a turn more likely not its cluster's speaker than that speaker
+    (confidence below 0.5, the calibration's equal-odds point) keeps the anonymous label.
 
     Parameters
     ----------
@@ -134,8 +134,8 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
             best = int(np.argmax(conf))
             if conf[best] >= threshold:
                 label = speakers[best]
-            elif label in speakers and conf[speakers.index(label)] <= 1 - threshold:
-                label = segment.label
+            elif label in speakers and conf[speakers.index(label)] < 0.5:
+                label = segment.label  # the turn itself says "more likely someone else"
         named.append(replace(segment, label=label))
     return named, matches
 

@@ -1,0 +1,119 @@
+"""Who spoke when, by name, on the dev corpus conversations.
+
+Usage: python benchmarks/identify_conversations.py [--corpus ../shared/data/dev-corpus]
+                                                   [--threshold 0.8] [--fast]
+
+Enrols the known speakers of the ID set (id/train_files.txt, CAM++ front end), diarizes each
+conversation of diar/ with `diarize --identify` semantics, and prints per file: the share of
+known speakers' speech attributed to their own name, the share of unknown speakers' speech
+given a known name (should be 0), and the speakers named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from streamz.audio import load_audio
+from streamz.diarization import DiarizationConfig, diarize, load_models
+from streamz.diarization.config import FAST_SEGMENTATION_STEP_SECONDS, SegmentationConfig
+from streamz.diarization.rttm import read_rttm
+from streamz.extraction import CacheConfig, FeatureExtractor
+from streamz.ledger import read_ledger
+from streamz.persistence import load_model
+from streamz.scoring import read_uem
+from streamz.speaker_naming import name_speakers
+from streamz.training import TrainConfig, train
+
+REPO = Path(__file__).resolve().parents[1]
+STEP = 0.01  # seconds per scoring frame
+
+
+def frames(segments, n: int) -> dict[str, np.ndarray]:
+    out = {}
+    for s in segments:
+        track = out.setdefault(s.label, np.zeros(n, bool))
+        track[int(round(s.start / STEP)):int(round(s.end / STEP))] = True
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared/data/dev-corpus")
+    ap.add_argument("--threshold", type=float, default=0.8)
+    ap.add_argument("--fast", action="store_true")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="streamz-name-"))
+    lst = work / "train.txt"
+    lst.write_text("".join(f"{e.path},{e.label}\n"
+                           for e in read_ledger(args.corpus / "id/train_files.txt")))
+    train(lst, work / "model.npz", TrainConfig(), cache=CacheConfig(work / "f", work / "c"))
+    model = load_model(work / "model.npz")
+    known = set(model.speakers)
+    extractor = FeatureExtractor.for_config(model.feature_config)
+    models = load_models()
+    config = DiarizationConfig(segmentation=SegmentationConfig(FAST_SEGMENTATION_STEP_SECONDS)
+                               if args.fast else SegmentationConfig())
+    diar = args.corpus / "diar"
+    totals = {"known": 0.0, "right": 0.0, "unknown": 0.0, "misnamed": 0.0,
+              "unknown_speakers": 0, "unknown_named": 0}
+    print("| file | known speech s | right name | unknown speech s | given a known name | "
+          "unknown speakers mostly named | named (cluster -> name, confidence) | seconds |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in (diar / "files.txt").read_text().split():
+        path = diar / name
+        uri = Path(name).stem
+        t = time.perf_counter()
+        y = load_audio(path)
+        result = diarize(y, models=models, config=config, uri=uri)
+        named, matches = name_speakers(result.segments, y, model, threshold=args.threshold,
+                                       extractor=extractor)
+        elapsed = time.perf_counter() - t
+        n = int(np.ceil(len(y) / 16000 / STEP)) + 1
+        uem = np.zeros(n, bool)
+        for start, end in read_uem(diar / f"{uri}.uem")[uri]:
+            uem[int(round(start / STEP)):int(round(end / STEP))] = True
+        ref = frames(read_rttm(diar / f"{uri}.rttm")[uri], n)
+        hyp = frames(named, n)
+        row = {"known": 0.0, "right": 0.0, "unknown": 0.0, "misnamed": 0.0,
+               "unknown_speakers": 0, "unknown_named": 0}
+        # frames where a known name is given while that speaker is not talking
+        wrong_name = np.zeros(n, bool)
+        for label, track in hyp.items():
+            if label in known:
+                wrong_name |= track & ~ref.get(label, np.zeros(n, bool))
+        for speaker, track in ref.items():
+            track = track & uem
+            if speaker in known:
+                row["known"] += track.sum() * STEP
+                row["right"] += (track & hyp.get(speaker, np.zeros(n, bool))).sum() * STEP
+            else:
+                row["unknown"] += track.sum() * STEP
+                row["misnamed"] += (track & wrong_name).sum() * STEP
+                # the label covering most of this unknown speaker's speech
+                cover = {label: (track & h).sum() for label, h in hyp.items()}
+                majority = max(cover, key=cover.get) if cover else None
+                row["unknown_speakers"] += 1
+                row["unknown_named"] += int(majority in known)
+        for k in totals:
+            totals[k] += row[k]
+        clusters = frames(result.segments, n)
+        truth = {label: max(ref, key=lambda r: (ref[r] & track & uem).sum())
+                 for label, track in clusters.items()}
+        named_text = ", ".join(f"{m.label}({truth.get(m.label, '?')})->{m.name or '-'} "
+                               f"{m.confidence:.2f}" for m in matches)
+        print(f"| {uri} | {row['known']:.1f} | {row['right'] / max(row['known'], 1e-9):.3f} | "
+              f"{row['unknown']:.1f} | {row['misnamed'] / max(row['unknown'], 1e-9):.3f} | "
+              f"{row['unknown_named']} of {row['unknown_speakers']} | "
+              f"{named_text} | {elapsed:.1f} |", flush=True)
+    print(f"| TOTAL | {totals['known']:.1f} | {totals['right'] / totals['known']:.3f} | "
+          f"{totals['unknown']:.1f} | {totals['misnamed'] / max(totals['unknown'], 1e-9):.3f} | "
+          f"{totals['unknown_named']} of {totals['unknown_speakers']} | | |")
+
+
+if __name__ == "__main__":
+    main()
