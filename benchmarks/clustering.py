@@ -3,8 +3,10 @@
 Usage::
 
     python benchmarks/clustering.py --cache /tmp/streamz-clustering-cache
-    python benchmarks/clustering.py --cache DIR --grid ahc_threshold=0.5,0.6 fb=0.8,3 \
-        plda_method=lda,isotropic
+    python benchmarks/clustering.py --cache DIR --grid link_threshold=0.6,0.7,0.8 \
+        count_threshold=0.5,0.7
+    python benchmarks/clustering.py --cache DIR --grid method=vbx ahc_threshold=0.5,0.6 fb=0.8,3
+    python benchmarks/clustering.py --cache DIR-fast --step 2   # the --fast geometry
 
 Each run prints corpus DER (collar 0, overlap scored, all.uem) and the number of files whose
 speaker count is right. Only the clustering stage changes between rows; segmentation and
@@ -31,7 +33,7 @@ CORPUS = REPO.parent / "shared" / "data" / "dev-corpus" / "diar"
 VBX_KEYS = {"fa", "fb", "max_iters", "init_smoothing"}
 
 
-def extract(cache: Path, uris: list[str]) -> dict[str, dict]:
+def extract(cache: Path, uris: list[str], step: float) -> dict[str, dict]:
     from streamz.audio import load_audio
     from streamz.diarization import embedding, pipeline, powerset, segmentation
     from streamz.diarization.config import SegmentationConfig
@@ -45,16 +47,20 @@ def extract(cache: Path, uris: list[str]) -> dict[str, dict]:
             t = time.perf_counter()
             y = load_audio(next(CORPUS.glob(f"{uri}.*[av3]")))
             act = powerset.to_multilabel(segmentation.run(models.segmentation, y,
-                                                          SegmentationConfig()))
-            emb = embedding.run(models.embedding, models.head, y, act, step_seconds=1.0)
-            np.savez(path, act=act, emb=emb, n=len(y))
+                                                          SegmentationConfig(step)))
+            emb = embedding.run(models.embedding, models.head, y, act, step_seconds=step)
+            np.savez(path, act=act, emb=emb, n=len(y), step=step)
             print(f"# extracted {uri} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
         with np.load(path) as z:
             out[uri] = {k: z[k] for k in z.files}
+        if float(out[uri].get("step", 1.0)) != step:
+            raise SystemExit(f"{path} was extracted with step {out[uri]['step']}, not {step}: "
+                             "use another --cache folder")
     return out
 
 
-def evaluate(data: dict[str, dict], cfg, ref, uem) -> tuple[float, int, list[int], dict]:
+def evaluate(data: dict[str, dict], cfg, ref, uem, *, step: float = 1.0,
+             count_threshold: float = 0.5) -> tuple[float, int, list[int], dict]:
     from streamz.diarization.aggregation import speaker_count
     from streamz.diarization.clustering import cluster
     from streamz.diarization.reconstruct import reconstruct
@@ -66,8 +72,9 @@ def evaluate(data: dict[str, dict], cfg, ref, uem) -> tuple[float, int, list[int
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = cluster(z["emb"], z["act"], cfg)
-        disc = reconstruct(z["act"], res.hard_clusters, speaker_count(z["act"]),
-                           num_speakers=len(res.centroids))
+        count = speaker_count(z["act"], step_seconds=step, threshold=count_threshold)
+        disc = reconstruct(z["act"], res.hard_clusters, count, num_speakers=len(res.centroids),
+                           step_seconds=step)
         hyp[uri] = to_segments(disc, duration=int(z["n"]) / 16_000)
         found.append(len({s.label for s in hyp[uri]}))
     per_file, total = score({u: ref[u] for u in data}, hyp, uem={u: uem[u] for u in data})
@@ -76,18 +83,20 @@ def evaluate(data: dict[str, dict], cfg, ref, uem) -> tuple[float, int, list[int
 
 
 def main(argv=None):
-    from streamz.diarization.config import ClusteringConfig, VbxConfig
+    from streamz.diarization.config import ClusteringConfig, DiarizationConfig, VbxConfig
     from streamz.diarization.rttm import read_rttm
     from streamz.scoring import read_uem
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cache", type=Path, required=True)
     p.add_argument("--grid", nargs="*", default=[],
-                   help="key=v1,v2 over ClusteringConfig fields and VBx fa/fb/...")
+                   help="key=v1,v2 over ClusteringConfig fields, VBx fa/fb/... and "
+                   "count_threshold")
     p.add_argument("--per-file", action="store_true")
+    p.add_argument("--step", type=float, default=1.0, help="segmentation step (2 = --fast)")
     args = p.parse_args(argv)
     ref, uem = read_rttm(CORPUS / "all.rttm"), read_uem(CORPUS / "all.uem")
-    data = extract(args.cache, list(uem))
+    data = extract(args.cache, list(uem), args.step)
     keys, values = [], []
     for item in args.grid:
         key, _, vals = item.partition("=")
@@ -97,8 +106,10 @@ def main(argv=None):
         settings = dict(zip(keys, combo))
         vbx = VbxConfig(**{k: v for k, v in settings.items() if k in VBX_KEYS})
         cfg = ClusteringConfig(vbx=vbx, **{k: v for k, v in settings.items()
-                                           if k not in VBX_KEYS})
-        der, right, found, per_file = evaluate(data, cfg, ref, uem)
+                                           if k not in VBX_KEYS | {"count_threshold"}})
+        count_threshold = settings.get("count_threshold", DiarizationConfig().count_threshold)
+        der, right, found, per_file = evaluate(data, cfg, ref, uem, step=args.step,
+                                               count_threshold=count_threshold)
         label = " ".join(f"{k}={v}" for k, v in settings.items()) or "defaults"
         print(f"{label:60s} DER {100 * der:6.2f}%  right count {right}/{len(data)}  {found}",
               flush=True)

@@ -73,3 +73,20 @@ def test_speaker_count_three_chunks_rounding():
 def test_rejects_bad_shape():
     with pytest.raises(ValueError, match="num_chunks"):
         aggregate(np.zeros((3, 4)))
+
+
+def test_speaker_count_threshold():
+    # four chunks, step 1 s: 3 of 4 chunks (0.75) see a speaker over their common frames
+    act = np.zeros((4, FRAMES_PER_WINDOW, 3), dtype=np.float32)
+    act[:3, :, 0] = 1
+    common = slice(chunk_start_frames(4)[-1] + 5, FRAMES_PER_WINDOW - 5)
+    assert np.all(speaker_count(act)[common] == 1)
+    assert np.all(speaker_count(act, threshold=0.75)[common] == 1)     # 0.75 >= 0.75
+    assert np.all(speaker_count(act, threshold=0.8)[common] == 0)
+    two = np.zeros_like(act)
+    two[:, :, :2] = 1
+    two[0, :, 1] = 0                                                    # average 1.75
+    assert np.all(speaker_count(two, threshold=0.75)[common] == 2)
+    assert np.all(speaker_count(two, threshold=0.9)[common] == 1)
+    with pytest.raises(ValueError, match="threshold"):
+        speaker_count(act, threshold=1.0)

@@ -44,7 +44,7 @@ def test_recovers_speakers(rng):
 @pytest.mark.parametrize("method", ["lda", "isotropic"])
 def test_plda_methods(rng, method):
     emb, act, truth = _scene(rng)
-    res = cluster(emb, act, ClusteringConfig(plda_method=method))
+    res = cluster(emb, act, ClusteringConfig(method="vbx", plda_method=method))
     assert _consistent(res.hard_clusters, truth) and len(res.centroids) == 3
 
 
@@ -96,3 +96,27 @@ def test_input_not_modified(rng):
     before = emb.copy()
     cluster(emb, act, ClusteringConfig(num_speakers=2))
     np.testing.assert_array_equal(emb, before)
+
+
+def test_cannot_link_separates_close_voices(rng):
+    # two voices closer than plain AHC's threshold, often in the same chunk
+    emb, act, truth = _scene(rng, num_speakers=3, noise=0.1)
+    voice = np.nanmean(emb[truth == 0], axis=0)
+    emb[truth == 1] = voice + 0.45 * 5 * l2_normalize(emb[truth == 1] - voice)
+    assert len(cluster(emb, act, ClusteringConfig(method="vbx")).centroids) < 3
+    res = cluster(emb, act)
+    assert len(res.centroids) == 3 and _consistent(res.hard_clusters, truth)
+
+
+def test_small_clusters_are_not_speakers(rng):
+    emb, act, truth = _scene(rng)
+    c, s = 3, int(np.flatnonzero(truth[3] >= 0)[0])
+    emb[c, s] = -emb[c, s]                                  # one outlier embedding
+    assert len(cluster(emb, act, ClusteringConfig(min_cluster_size=1)).centroids) == 4
+    assert len(cluster(emb, act).centroids) == 3
+
+
+def test_bad_method_rejected():
+    from streamz.errors import ConfigError
+    with pytest.raises(ConfigError, match="cannot_link, vbx"):
+        ClusteringConfig(method="spectral")

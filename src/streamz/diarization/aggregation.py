@@ -109,11 +109,13 @@ def speaker_count(activity: np.ndarray, *, step_seconds: float = SEGMENTATION_ST
                   window_seconds: float = SEGMENTATION_WINDOW_SECONDS,
                   frame_step: float = FRAME_STEP_SECONDS,
                   frame_duration: float = FRAME_DURATION_SECONDS,
-                  max_speakers: int | None = None) -> np.ndarray:
+                  max_speakers: int | None = None, threshold: float = 0.5) -> np.ndarray:
     """Number of simultaneously active speakers in every global frame.
 
     For each global frame, the number of active local speakers is averaged over the chunks
-    that overlap it and rounded half-to-even (``np.rint``, as pyannote does).
+    that overlap it and rounded: with ``threshold=0.5`` half-to-even (``np.rint``, as
+    pyannote does); otherwise the count is ``n`` when the average is at least
+    ``n - 1 + threshold`` (a higher threshold trims turn edges that only some chunks see).
 
     Parameters
     ----------
@@ -123,6 +125,8 @@ def speaker_count(activity: np.ndarray, *, step_seconds: float = SEGMENTATION_ST
         Geometry, see :func:`aggregate`.
     max_speakers : int, optional
         Cap the count (pyannote caps it by ``max_speakers``).
+    threshold : float in (0, 1)
+        Rounding threshold, see above.
 
     Returns
     -------
@@ -135,7 +139,13 @@ def speaker_count(activity: np.ndarray, *, step_seconds: float = SEGMENTATION_ST
     summed = np.nansum(activity, axis=-1, keepdims=True)
     avg = aggregate(summed, step_seconds=step_seconds, window_seconds=window_seconds,
                     frame_step=frame_step, frame_duration=frame_duration, missing=0.0)
-    count = np.rint(avg[:, 0]).astype(np.int32)
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+    if threshold == 0.5:
+        count = np.rint(avg[:, 0]).astype(np.int32)
+    else:
+        # float32 average: a small tolerance keeps e.g. 0.7 from missing 7/10 chunks
+        count = np.floor(avg[:, 0] + (1.0 - threshold) + 1e-5).astype(np.int32)
     if max_speakers is not None:
         count = np.minimum(count, max_speakers)
     return count

@@ -1,4 +1,4 @@
-"""Global speaker clustering of (chunk, local speaker) embeddings: AHC -> PLDA -> VBx."""
+"""Global speaker clustering of (chunk, local speaker) embeddings: cannot-link AHC or VBx."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sklearn.cluster import KMeans
 from .config import ClusteringConfig
 from .plda import Plda, estimate_plda
 from .reconstruct import INACTIVE
-from .vbx import ahc, cluster_vbx, l2_normalize
+from .vbx import ahc, cluster_vbx, constrained_ahc, l2_normalize
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,23 @@ def _speaker_bounds(cfg: ClusteringConfig, num_train: int) -> tuple[int | None, 
     return num, lo, hi
 
 
-def _kmeans_centroids(train: np.ndarray, k: int) -> np.ndarray:
+def _kmeans_centroids(train: np.ndarray, k: int, n_init: int = 3) -> np.ndarray:
     k = min(k, len(train))
-    labels = KMeans(n_clusters=k, n_init=3, random_state=42).fit_predict(l2_normalize(train))
+    labels = KMeans(n_clusters=k, n_init=n_init, random_state=42).fit_predict(
+        l2_normalize(train))
     return np.stack([train[labels == i].mean(axis=0) for i in range(k)])
+
+
+def _cannot_link_centroids(train: np.ndarray, chunk: np.ndarray,
+                           cfg: ClusteringConfig) -> np.ndarray:
+    # Speaker count from AHC with cannot-link constraints (local speakers of one chunk are
+    # different people), ignoring clusters too small to be a speaker; the partition itself
+    # from k-means with that count (on the dev corpus k-means partitions better than the
+    # constrained AHC's own clusters, see benchmarks/RESULTS.md).
+    labels = constrained_ahc(train, chunk, threshold=cfg.link_threshold,
+                             tolerance=cfg.link_tolerance)
+    k = max(1, int(np.sum(np.bincount(labels) >= cfg.min_cluster_size)))
+    return _kmeans_centroids(train, k, n_init=10)
 
 
 def _assign(embeddings: np.ndarray, centroids: np.ndarray, inactive: np.ndarray,
@@ -94,12 +107,19 @@ def cluster(embeddings: np.ndarray, activity: np.ndarray,
             plda: Plda | None = None) -> ClusteringResult:
     """Cluster local speakers into global speakers.
 
-    Embeddings of local speakers with enough single-speaker frames are clustered: AHC on
-    length-normalised embeddings initialises VBx, which runs in a PLDA space (``plda`` when
-    given, e.g. pyannote's for WeSpeaker; otherwise estimated from this recording's AHC
-    clusters, see :func:`plda.estimate_plda`). Speaker-count constraints re-cluster with
-    k-means when VBx's count violates them. Every local speaker is then assigned to the
-    closest centroid (cosine), one-to-one inside each chunk.
+    Embeddings of local speakers with enough single-speaker frames are clustered.
+
+    - ``cfg.method == "cannot_link"`` (default): the number of speakers is the number of
+      clusters (of at least ``min_cluster_size`` embeddings) left by centroid AHC that never
+      merges two clusters holding local speakers of one chunk (:func:`vbx.constrained_ahc`);
+      k-means with that number gives the centroids.
+    - ``"vbx"``: AHC on length-normalised embeddings initialises VBx, which runs in a PLDA
+      space (``plda`` when given, e.g. pyannote's for WeSpeaker; otherwise estimated from
+      this recording's AHC clusters, see :func:`plda.estimate_plda`).
+
+    Speaker-count constraints re-cluster with k-means when the count violates them. Every
+    local speaker is then assigned to the closest centroid (cosine), one-to-one inside each
+    chunk.
 
     Parameters
     ----------
@@ -116,7 +136,7 @@ def cluster(embeddings: np.ndarray, activity: np.ndarray,
     ClusteringResult
         ``hard_clusters`` of shape (num_chunks, num_local_speakers) with ``-2`` for inactive
         local speakers, and ``centroids`` of shape (num_speakers, dimension) (mean of the raw
-        embeddings of each speaker, weighted by VBx responsibilities).
+        embeddings of each speaker).
     """
     embeddings = np.asarray(embeddings, dtype=np.float32)
     activity = np.asarray(activity)
@@ -141,6 +161,23 @@ def cluster(embeddings: np.ndarray, activity: np.ndarray,
             np.zeros((1, dimension))
         return ClusteringResult(hard, centroid.astype(np.float32), len(train))
 
+    if cfg.method == "cannot_link":
+        centroids = _cannot_link_centroids(train, np.nonzero(mask)[0], cfg)
+    else:
+        centroids = _vbx_centroids(train, cfg, plda)
+
+    constrained = cfg.constrained_assignment
+    k = len(centroids)
+    target = num if num is not None else (lo if k < lo else hi if k > hi else None)
+    if target is not None and target != k:
+        centroids = _kmeans_centroids(train, int(target))
+        constrained = False     # pyannote: forced counts are not assigned one-to-one
+    hard = _assign(embeddings, centroids, inactive, constrained)
+    hard[inactive] = INACTIVE
+    return ClusteringResult(hard, centroids.astype(np.float32), len(train))
+
+
+def _vbx_centroids(train: np.ndarray, cfg: ClusteringConfig, plda: Plda | None) -> np.ndarray:
     labels = ahc(train, threshold=cfg.ahc_threshold)
     if plda is None:
         if labels.max() == 0:
@@ -152,14 +189,4 @@ def cluster(embeddings: np.ndarray, activity: np.ndarray,
     if plda is not None:
         gamma, pi = cluster_vbx(labels, plda.transform(train), plda.phi, cfg.vbx)
     weights = gamma[:, pi > cfg.vbx.min_prior]
-    centroids = (weights.T @ train) / weights.sum(axis=0)[:, None]
-
-    constrained = cfg.constrained_assignment
-    k = len(centroids)
-    target = num if num is not None else (lo if k < lo else hi if k > hi else None)
-    if target is not None and target != k:
-        centroids = _kmeans_centroids(train, int(target))
-        constrained = False     # pyannote: forced counts are not assigned one-to-one
-    hard = _assign(embeddings, centroids, inactive, constrained)
-    hard[inactive] = INACTIVE
-    return ClusteringResult(hard, centroids.astype(np.float32), len(train))
+    return (weights.T @ train) / weights.sum(axis=0)[:, None]

@@ -66,9 +66,16 @@ class VbxConfig:
             raise ConfigError(f"VBx max_iters must be >= 1, got {self.max_iters}")
 
 
+CLUSTERING_METHODS = ("cannot_link", "vbx")
+
+
 @dataclass(frozen=True)
 class ClusteringConfig:
-    ahc_threshold: float = 0.6      # centroid-linkage threshold on length-normalised embeddings
+    method: str = "cannot_link"     # speaker count + partition; "vbx": AHC -> PLDA -> VBx
+    link_threshold: float = 0.7     # cannot_link: centroid-distance stop of the constrained AHC
+    link_tolerance: float = 0.0     # cannot_link: share of chunks two clusters may have in common
+    min_cluster_size: int = 3       # cannot_link: smaller clusters do not count as speakers
+    ahc_threshold: float = 0.6      # vbx: centroid-linkage threshold on length-normalised embeddings
     vbx: VbxConfig = field(default_factory=VbxConfig)
     num_speakers: int | None = None
     min_speakers: int = 1
@@ -79,6 +86,14 @@ class ClusteringConfig:
     constrained_assignment: bool = True  # one-to-one local speaker -> cluster in each chunk
 
     def __post_init__(self):
+        if self.method not in CLUSTERING_METHODS:
+            raise ConfigError(f"clustering method must be one of [{', '.join(CLUSTERING_METHODS)}]"
+                              f", got {self.method!r}")
+        if not 0 <= self.link_tolerance < 1 or self.link_threshold <= 0:
+            raise ConfigError(f"need link_threshold > 0 and 0 <= link_tolerance < 1, got "
+                              f"{self.link_threshold} and {self.link_tolerance}")
+        if self.min_cluster_size < 1:
+            raise ConfigError(f"min_cluster_size must be >= 1, got {self.min_cluster_size}")
         if self.plda_method not in ("lda", "isotropic"):
             raise ConfigError(f"plda_method must be one of [lda, isotropic], got "
                               f"{self.plda_method!r}")
@@ -99,6 +114,13 @@ class DiarizationConfig:
     binarize: BinarizeConfig = field(default_factory=BinarizeConfig)
     clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
     exclusive: bool = False         # at most one speaker per frame in the output
+    #: A frame gets n speakers when the average number of active local speakers over the chunks
+    #: covering it is >= n - 1 + count_threshold (0.5: pyannote's rounding).
+    count_threshold: float = 0.75
+
+    def __post_init__(self):
+        if not 0 < self.count_threshold < 1:
+            raise ConfigError(f"count_threshold must be in (0, 1), got {self.count_threshold}")
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,8 @@ def diarize(audio, *, models: DiarizationModels | None = None,
     del logits
     if not activity.any():
         return empty                                    # no speech anywhere
-    count = aggregation.speaker_count(activity, step_seconds=step)
+    count = aggregation.speaker_count(activity, step_seconds=step,
+                                      threshold=config.count_threshold)
     #   shape: (num_global_frames,) int
     embeddings = _embed(models, y, activity, step, hook)
     #   shape: (num_chunks, num_local_speakers, dimension)
