@@ -41,6 +41,24 @@ def audio_hours(paths) -> float:
     return sum(sf.info(str(p)).duration for p in paths) / 3600
 
 
+def calibration_fit(model) -> tuple[float, float]:
+    """Unregularised logistic slope of P(same | cosine) on the leave-one-out training trials,
+    and the threshold the model learned (the constant DEFAULT_SLOPE comes from the first)."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = model.profile_X.astype(np.float64), model.profile_y
+    scores, same = [], []
+    for i, (x, label) in enumerate(zip(X, y)):
+        for speaker in np.unique(y):
+            others = X[(y == speaker) & (np.arange(len(y)) != i)]
+            if len(others):
+                c = others.sum(0)
+                scores.append(float(x @ c / np.linalg.norm(c)))
+                same.append(speaker == label)
+    lr = LogisticRegression(C=1e6, class_weight="balanced").fit(np.array(scores)[:, None], same)
+    return float(lr.coef_[0, 0]), model.scorer().threshold
+
+
 def run(corpus: Path, seed: int, work: Path, kind: str) -> dict:
     cache = CacheConfig(feature_dir=work / "features", wav_dir=work / "wav")
     cfg = TrainConfig(seed=seed)
@@ -56,6 +74,8 @@ def run(corpus: Path, seed: int, work: Path, kind: str) -> dict:
     out["train_warm_s"] = time.perf_counter() - t
     target = absolute_list(corpus / "target_files.txt", work / "target.txt")
     model = load_model(work / "one.npz")
+    if kind == "embedding":
+        out["calibration_slope"], out["calibration_threshold"] = calibration_fit(model)
     rep = evaluate_list(model, target, threshold=0.8, cache=cache)
     out["acc_one"], out["auc_one"] = rep.accuracy, rep.auc
     # (b) two phases
@@ -115,6 +135,9 @@ def main():
         for name in ("identify_cold", "identify_warm"):
             mean[name] = mean[f"{name}_s"] / mean["target_hours"]
         means[kind] = mean
+    if "embedding" in means:
+        print(f"embedding calibration: logistic slope {means['embedding']['calibration_slope']:.1f}, "
+              f"learned threshold {means['embedding']['calibration_threshold']:.3f}")
     print()
     print(f"| metric (mean of seeds {' '.join(map(str, args.seeds))}) | "
           + " | ".join(args.features) + " |")
