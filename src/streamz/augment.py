@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import butter, fftconvolve, sosfilt
 
 from .audio import resample
 
@@ -42,6 +41,8 @@ def telephone(y: np.ndarray, *, sr: int) -> np.ndarray:
     -------
     ndarray of shape (n_samples,), float32
     """
+    from scipy.signal import butter, sosfilt  # imported here: scipy.signal is slow to load
+
     sos = butter(4, [300, 3400], btype="band", fs=sr, output="sos")
     narrow = resample(sosfilt(sos, y).astype(np.float32), orig_sr=sr, target_sr=8_000)
     out = resample(narrow, orig_sr=8_000, target_sr=sr)
@@ -55,6 +56,8 @@ def reverb(y: np.ndarray, *, rng: np.random.Generator, sr: int, rt60: float) -> 
     -------
     ndarray of shape (n_samples,), float32, peak matched to the input
     """
+    from scipy.signal import fftconvolve
+
     t = np.arange(max(1, int(rt60 * sr))) / sr
     response = rng.standard_normal(t.size) * np.exp(-6.9 * t / rt60)
     response[0] = 1.0 + abs(response[0])  # direct path

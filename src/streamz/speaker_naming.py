@@ -14,8 +14,9 @@ from .persistence import SpeakerModel
 
 #: Pieces of single-speaker speech shorter than this are not used to identify a cluster.
 MIN_PIECE_SECONDS = 0.3
-#: A turn with this much single-speaker speech is also identified on its own.
-MIN_TURN_SECONDS = 2.0
+#: A turn with this much single-speaker speech (one embedding window) is also identified
+#: on its own.
+MIN_TURN_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,9 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
     take the same name: diarization sometimes splits a voice). Turns with at least
     ``MIN_TURN_SECONDS`` of single-speaker speech are then checked on their own, which mends
     clusters that merged two voices: a turn that confidently matches an enrolled speaker
-    takes that name, and a turn more likely not its cluster's speaker than that speaker
-    (confidence below 0.5, the calibration's equal-odds point) keeps the anonymous label.
+    takes that name, and a turn (of any length that gives an embedding) more likely not its
+    cluster's speaker than that speaker (confidence below 0.5, the calibration's equal-odds
+    point) keeps the anonymous label: a name is only given where the evidence supports it.
 
     Parameters
     ----------
@@ -109,7 +111,8 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
                 continue  # too short or silent piece
         return np.concatenate(out) if out else None
 
-    turn_windows = [windows_of(_turn_pieces(s, segments)) for s in segments]
+    turn_pieces = [_turn_pieces(s, segments) for s in segments]
+    turn_windows = [windows_of(pieces) for pieces in turn_pieces]
     labels = sorted({s.label for s in segments})
     matches, names = [], {}
     for label in labels:
@@ -127,22 +130,15 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
                                     seconds=float(seconds),
                                     scores={s: float(c) for s, c in zip(speakers, conf)}))
     named = []
-    for segment, windows in zip(segments, turn_windows):
+    for segment, pieces, windows in zip(segments, turn_pieces, turn_windows):
         label = names.get(segment.label, segment.label)
-        if windows is not None and len(windows) * _window_hop(extractor) >= MIN_TURN_SECONDS:
+        if windows is not None:
             conf, _ = speaker_confidences(model, windows, scorer)
             best = int(np.argmax(conf))
-            if conf[best] >= threshold:
+            if conf[best] >= threshold and sum(b - a for a, b in pieces) >= MIN_TURN_SECONDS:
                 label = speakers[best]
             elif label in speakers and conf[speakers.index(label)] < 0.5:
                 label = segment.label  # the turn itself says "more likely someone else"
         named.append(replace(segment, label=label))
     return named, matches
 
-
-def _window_hop(extractor: FeatureExtractor) -> float:
-    """Seconds of audio each window of the extractor stands for."""
-    cfg = extractor.config
-    if cfg.kind == "embedding":
-        return cfg.embedding_hop_seconds
-    return cfg.window_hop_frames * cfg.hop_length / cfg.sr
