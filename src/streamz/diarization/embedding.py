@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,20 +153,119 @@ def pool(features: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarra
     x = features.astype(np.float64)
     w = masks.astype(np.float64)
     n = w.sum(axis=2)[..., None]                                   # (n, k, 1)
-    s1 = w @ x
-    s2 = w @ (x * x)
+    return _finish_stats(w @ x, w @ (x * x), n), n[..., 0]
+
+
+def step_frames(step_seconds: float) -> int:
+    """Chunk step in backbone frames (20 ms).
+
+    Raises
+    ------
+    ValueError
+        If ``step_seconds`` is not a multiple of 20 ms.
+    """
+    step = step_seconds * SAMPLE_RATE / BACKBONE_HOP
+    if abs(step - round(step)) > 1e-9:
+        raise ValueError(f"step_seconds must be a multiple of {BACKBONE_HOP / SAMPLE_RATE} s, "
+                         f"got {step_seconds}")
+    return int(round(step))
+
+
+def backbone_blocks(num_chunks: int, step_seconds: float, block_seconds: float = 60.0
+                    ) -> list[tuple[int, int]]:
+    """``(first, last)`` backbone frames of each block tiling ``num_chunks`` chunks."""
+    if num_chunks == 0:
+        return []
+    total = (num_chunks - 1) * step_frames(step_seconds) + FRAMES_PER_CHUNK
+    block = max(FRAMES_PER_CHUNK, int(block_seconds * SAMPLE_RATE / BACKBONE_HOP))
+    return [(first, min(first + block, total)) for first in range(0, total, block)]
+
+
+class Pooler:
+    """Streams backbone blocks in time order and pools every chunk as soon as it is covered.
+
+    Holds only the backbone frames of the chunks not pooled yet (bounded memory).
+
+    Parameters
+    ----------
+    head : EmbeddingHead
+    num_chunks, num_local : int
+    step_seconds : float
+    exclude_overlap : bool
+        See :func:`pooling_masks`.
+    """
+
+    def __init__(self, head: EmbeddingHead, num_chunks: int, num_local: int, *,
+                 step_seconds: float, exclude_overlap: bool = True):
+        self.head = head
+        self.step = step_frames(step_seconds)
+        self.exclude_overlap = exclude_overlap
+        self.num_chunks = num_chunks
+        self.embeddings = np.full((num_chunks, num_local, EMBEDDING_DIMENSION), np.nan,
+                                  np.float32)
+        self._buffer = np.zeros((0, BACKBONE_CHANNELS), dtype=np.float64)
+        self._start = 0                        # global backbone frame of _buffer[0]
+        self.next_chunk = 0                    # first chunk not pooled yet
+
+    def ready(self, last: int) -> int:
+        """Chunks ``< ready(last)`` are covered by backbone frames ``< last``."""
+        ready = self.next_chunk
+        while ready < self.num_chunks and ready * self.step + FRAMES_PER_CHUNK <= last:
+            ready += 1
+        return ready
+
+    def add(self, features: np.ndarray, last: int, activity) -> None:
+        """Append backbone frames up to ``last`` and pool the chunks they complete.
+
+        ``activity[idx]`` must give the binary local activity of chunks ``idx``
+        (shape ``(len(idx), num_frames, num_local)``) for every chunk completed.
+        """
+        x = features.astype(np.float64)
+        self._buffer = np.concatenate([self._buffer, x]) if self._buffer.size else x
+        ready = self.ready(last)
+        if ready == self.next_chunk:
+            return
+        x = self._buffer
+        x2 = x * x
+        for group in range(self.next_chunk, ready, POOL_BATCH):
+            idx = np.arange(group, min(group + POOL_BATCH, ready))
+            masks = pooling_masks(activity[idx], exclude_overlap=self.exclude_overlap)
+            stats = _pool_slices(x, x2, idx * self.step - self._start, masks)
+            flat = stats.reshape(-1, stats.shape[-1])
+            valid = np.all(np.isfinite(flat), axis=1)
+            emb = np.full((flat.shape[0], EMBEDDING_DIMENSION), np.nan, np.float32)
+            if valid.any():
+                emb[valid] = self.head(flat[valid])
+            self.embeddings[idx] = emb.reshape(len(idx), -1, EMBEDDING_DIMENSION)
+        self.next_chunk = ready
+        keep_from = ready * self.step - self._start
+        self._buffer = self._buffer[keep_from:]
+        self._start += keep_from
+
+
+def _pool_slices(x: np.ndarray, x2: np.ndarray, offsets: np.ndarray,
+                 masks: np.ndarray) -> np.ndarray:
+    """:func:`pool` over ``x[o:o + FRAMES_PER_CHUNK]`` for each offset, without gathering."""
+    w = masks.astype(np.float64)                                   # (n, k, 500)
+    n = w.sum(axis=2)[..., None]
+    s1 = np.stack([w[i] @ x[o:o + FRAMES_PER_CHUNK] for i, o in enumerate(offsets)])
+    s2 = np.stack([w[i] @ x2[o:o + FRAMES_PER_CHUNK] for i, o in enumerate(offsets)])
+    return _finish_stats(s1, s2, n)
+
+
+def _finish_stats(s1, s2, n) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
         var = np.maximum(s2 - n * mean ** 2, 0.0) / (n - 1)
     stats = np.concatenate([mean, np.sqrt(var)], axis=2)
     min_frames = max(2, math.ceil(MIN_SPEECH_SECONDS * SAMPLE_RATE / BACKBONE_HOP))
     stats[n[..., 0] < min_frames] = np.nan
-    return stats, n[..., 0]
+    return stats
 
 
 def run(session, head: EmbeddingHead, y: np.ndarray, activity: np.ndarray, *,
         step_seconds: float, exclude_overlap: bool = True, block_seconds: float = 60.0,
-        hook=None) -> np.ndarray:
+        executor=None, hook=None) -> np.ndarray:
     """CAM++ embedding of every (chunk, local speaker).
 
     The frame-level backbone runs once over the recording, in blocks of ``block_seconds``
@@ -190,6 +290,8 @@ def run(session, head: EmbeddingHead, y: np.ndarray, activity: np.ndarray, *,
         See :func:`pooling_masks`.
     block_seconds : float
         Backbone block length (memory ~ 2 kB per 20 ms frame of a block).
+    executor : concurrent.futures.Executor, optional
+        Runs the backbone blocks (two blocks in flight); in the calling thread when omitted.
     hook : callable, optional
         ``hook("embeddings", completed=..., total=...)`` per block.
 
@@ -200,47 +302,35 @@ def run(session, head: EmbeddingHead, y: np.ndarray, activity: np.ndarray, *,
     """
     y = np.ascontiguousarray(y, dtype=np.float32)
     activity = np.asarray(activity)
-    num_chunks = activity.shape[0]
-    step = step_seconds * SAMPLE_RATE / BACKBONE_HOP
-    if abs(step - round(step)) > 1e-9:
-        raise ValueError(f"step_seconds must be a multiple of {BACKBONE_HOP / SAMPLE_RATE} s, "
-                         f"got {step_seconds}")
-    step = int(round(step))
-    out = np.full((num_chunks, activity.shape[2], EMBEDDING_DIMENSION), np.nan, np.float32)
-    if num_chunks == 0:
-        return out
-    masks = pooling_masks(activity, exclude_overlap=exclude_overlap)   # (chunks, k, 500)
-    total_frames = (num_chunks - 1) * step + FRAMES_PER_CHUNK
-    block = max(FRAMES_PER_CHUNK, int(block_seconds * SAMPLE_RATE / BACKBONE_HOP))
-    buffer = np.zeros((0, BACKBONE_CHANNELS), dtype=np.float32)
-    buffer_start = 0                                   # global backbone frame of buffer[0]
-    next_chunk = 0
-    for first in range(0, total_frames, block):
-        last = min(first + block, total_frames)
-        feats = backbone_features(session, y, first, last)
-        buffer = np.concatenate([buffer, feats]) if buffer.size else feats
-        ready = next_chunk
-        while ready < num_chunks and ready * step + FRAMES_PER_CHUNK <= last:
-            ready += 1
-        for group in range(next_chunk, ready, POOL_BATCH):
-            idx = np.arange(group, min(group + POOL_BATCH, ready))
-            offsets = (idx * step - buffer_start)[:, None] + np.arange(FRAMES_PER_CHUNK)
-            stats, _ = pool(buffer[offsets], masks[idx])            # (n, k, 1024)
-            flat = stats.reshape(-1, stats.shape[-1])
-            valid = np.all(np.isfinite(flat), axis=1)
-            emb = np.full((flat.shape[0], EMBEDDING_DIMENSION), np.nan, np.float32)
-            if valid.any():
-                emb[valid] = head(flat[valid])
-            out[idx] = emb.reshape(len(idx), -1, EMBEDDING_DIMENSION)
-        if ready > next_chunk:
-            next_chunk = ready
-            keep_from = next_chunk * step - buffer_start
-            buffer = buffer[keep_from:]
-            buffer_start += keep_from
+    pooler = Pooler(head, activity.shape[0], activity.shape[2], step_seconds=step_seconds,
+                    exclude_overlap=exclude_overlap)
+    blocks = backbone_blocks(activity.shape[0], step_seconds, block_seconds)
+    results = in_order(executor, [(backbone_features, session, y, first, last)
+                                  for first, last in blocks], ahead=2)
+    for (_, last), feats in zip(blocks, results):
+        pooler.add(feats, last, activity)
         if hook is not None:
-            hook("embeddings", completed=last, total=total_frames)
-    return out
+            hook("embeddings", completed=last, total=blocks[-1][1])
+    return pooler.embeddings
+
+
+def in_order(executor, calls, ahead: int):
+    """Results of ``calls`` (``(fn, *args)``) in order, at most ``ahead`` submitted early.
+
+    Without an executor the calls run one by one in the calling thread.
+    """
+    if executor is None:
+        for fn, *args in calls:
+            yield fn(*args)
+        return
+    pending = deque()
+    for call in calls:
+        pending.append(executor.submit(*call))
+        if len(pending) > ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 __all__ = ["EmbeddingHead", "load_head", "pooling_masks", "pool", "backbone_features", "run",
-           "NUM_LOCAL_SPEAKERS", "FRAMES_PER_WINDOW"]
+           "Pooler", "backbone_blocks", "step_frames", "NUM_LOCAL_SPEAKERS", "FRAMES_PER_WINDOW"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +12,14 @@ import numpy as np
 from .. import model_assets
 from ..audio import load_audio
 from ..config import SAMPLE_RATE
-from . import (aggregation, binarize, clustering, embedding, powerset, reconstruct, rttm,
-               segmentation)
+from . import aggregation, binarize, clustering, embedding, frontend, reconstruct, rttm
 from .config import DiarizationConfig, RuntimeConfig
 from .onnx import EXPECTED_INPUTS, create_session
+
+
+#: Windows per segmentation call: larger batches gain nothing on CPU and grow ONNX Runtime's
+#: memory arena (~5 MB per window).
+MAX_SEGMENTATION_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,13 @@ def load_models(models_dir: os.PathLike | str | None = None,
         Naming the missing, corrupt or incompatible file.
     """
     assets = model_assets.find_models(models_dir)
-    threads = runtime.intra_op_threads
 
     def session(path, role):
+        # One thread per session: diarize() runs model calls in parallel on a thread pool
+        # (runtime.intra_op_threads workers), which keeps every core busy without ORT's
+        # spinning thread pools competing for them.
         return create_session(path, runtime.providers, expected_inputs=EXPECTED_INPUTS[role],
-                              intra_op_threads=threads)
+                              intra_op_threads=1)
 
     seg = session(assets.segmentation, "segmentation")
     if assets.kind == "wespeaker":
@@ -122,19 +129,15 @@ def diarize(audio, *, models: DiarizationModels | None = None,
     empty = DiarizationResult(uri, (), duration, 0)
     _call(hook, "loaded", artifact=y)
 
-    logits = segmentation.run(models.segmentation, y, config.segmentation,
-                              batch_size=runtime.batch_size, hook=hook)
-    #   shape: (num_chunks, num_frames, num_powerset_classes) = (num_chunks, 589, 7)
-    activity = powerset.to_multilabel(logits)
-    #   shape: (num_chunks, num_frames, num_local_speakers) = (num_chunks, 589, 3)
-    del logits
+    with ThreadPoolExecutor(_workers(runtime), thread_name_prefix="streamz-diarize") as pool:
+        activity, embeddings = _segment_and_embed(models, y, config, runtime, pool, hook)
+    #   activity: (num_chunks, num_frames, num_local_speakers) = (num_chunks, 589, 3)
+    #   embeddings: (num_chunks, num_local_speakers, dimension)
     if not activity.any():
         return empty                                    # no speech anywhere
     count = aggregation.speaker_count(activity, step_seconds=step,
                                       threshold=config.count_threshold)
     #   shape: (num_global_frames,) int
-    embeddings = _embed(models, y, activity, step, hook)
-    #   shape: (num_chunks, num_local_speakers, dimension)
     clusters = clustering.cluster(embeddings, activity, config.clustering, plda=models.plda)
     #   hard_clusters: (num_chunks, num_local_speakers); centroids: (num_speakers, dimension)
     _call(hook, "clustering", artifact=clusters)
@@ -148,13 +151,24 @@ def diarize(audio, *, models: DiarizationModels | None = None,
     return DiarizationResult(uri, tuple(segments), duration, len({s.label for s in segments}))
 
 
-def _embed(models: DiarizationModels, y, activity, step, hook) -> np.ndarray:
-    if models.kind == "wespeaker":
-        from .wespeaker import run as run_wespeaker
+def _workers(runtime: RuntimeConfig) -> int:
+    return max(1, runtime.intra_op_threads or os.cpu_count() or 1)
 
-        return run_wespeaker(models.embedding, y, activity, step_seconds=step, hook=hook)
-    return embedding.run(models.embedding, models.head, y, activity, step_seconds=step,
-                         hook=hook)
+
+def _segment_and_embed(models: DiarizationModels, y, config: DiarizationConfig,
+                       runtime: RuntimeConfig, pool, hook):
+    seg_cfg = config.segmentation
+    batch = min(runtime.batch_size, MAX_SEGMENTATION_BATCH)
+    if models.kind == "wespeaker":
+        from . import wespeaker
+
+        activity = frontend.segment(models.segmentation, y, seg_cfg, executor=pool,
+                                    batch_size=batch, hook=hook)
+        return activity, wespeaker.run(models.embedding, y, activity,
+                                       step_seconds=seg_cfg.step_seconds, executor=pool,
+                                       hook=hook)
+    return frontend.segment_and_embed(models.segmentation, models.embedding, models.head, y,
+                                      seg_cfg, executor=pool, batch_size=batch, hook=hook)
 
 
 def _call(hook, step, **kwargs):

@@ -82,16 +82,31 @@ def run(session, y: np.ndarray, cfg: SegmentationConfig = SegmentationConfig(), 
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     total = num_chunks(y.shape[0], cfg)
     logits = np.empty((total, FRAMES_PER_WINDOW, NUM_POWERSET_CLASSES), dtype=np.float32)
-    name = input_name(session)
     for start in range(0, total, batch_size):
         stop = min(start + batch_size, total)
-        batch = np.stack([chunk(y, c, cfg) for c in range(start, stop)])[:, None, :]
-        out = session.run(None, {name: batch})[0]
-        if out.shape != (stop - start, FRAMES_PER_WINDOW, NUM_POWERSET_CLASSES):
-            raise ModelLoadError(f"segmentation model returned shape {out.shape}, expected "
-                                 f"({stop - start}, {FRAMES_PER_WINDOW}, "
-                                 f"{NUM_POWERSET_CLASSES})")
-        logits[start:stop] = out
+        logits[start:stop] = run_batch(session, y, cfg, start, stop)
         if hook is not None:
             hook("segmentation", completed=stop, total=total)
     return logits
+
+
+def run_batch(session, y: np.ndarray, cfg: SegmentationConfig, start: int,
+              stop: int) -> np.ndarray:
+    """Logits of windows ``start:stop`` (one model call); see :func:`run`.
+
+    Returns
+    -------
+    logits : ndarray of shape (stop - start, 589, 7), float32
+
+    Raises
+    ------
+    ModelLoadError
+        If the model's output does not have the segmentation-3.0 shape.
+    """
+    batch = np.stack([chunk(y, c, cfg) for c in range(start, stop)])[:, None, :]
+    out = session.run(None, {input_name(session): batch})[0]
+    if out.shape != (stop - start, FRAMES_PER_WINDOW, NUM_POWERSET_CLASSES):
+        raise ModelLoadError(f"segmentation model returned shape {out.shape}, expected "
+                             f"({stop - start}, {FRAMES_PER_WINDOW}, "
+                             f"{NUM_POWERSET_CLASSES})")
+    return out
