@@ -37,6 +37,16 @@ def test_bundled_models_verify():
     assert licenses["campplus_backbone.onnx"] == "Apache-2.0"
 
 
+def test_bundled_folder_ships_only_listed_models():
+    """Every bundled model file is in the manifest; the full CAM++ ONNX is not shipped."""
+    folder = ma.package_models_dir()
+    listed = {e["file"] for e in ma.load_manifest(folder)["models"]}
+    shipped = {p.name for p in folder.iterdir() if p.suffix in (".onnx", ".npz")}
+    assert shipped == listed
+    assert "campplus.onnx" not in shipped
+    assert "campplus.onnx" not in (folder / "NOTICE.md").read_text()
+
+
 def test_models_dir_argument_beats_env(tmp_path, monkeypatch):
     a, b = _fake_bundle(tmp_path / "a"), _fake_bundle(tmp_path / "b")
     monkeypatch.setenv(ma.MODELS_DIR_ENV, str(a))

@@ -16,7 +16,6 @@ MANIFEST_NAME = "manifest.json"
 SEGMENTATION_FILE = "segmentation-3.0.onnx"
 BACKBONE_FILE = "campplus_backbone.onnx"
 HEAD_FILE = "campplus_head.npz"
-EMBEDDING_FILE = "campplus.onnx"
 #: pyannote community-1 PLDA files (``plda/`` in that repository).
 PLDA_TRANSFORM_FILE = "xvec_transform.npz"
 PLDA_FILE = "plda.npz"
