@@ -88,15 +88,27 @@ def pooling_masks(activity: np.ndarray, *, exclude_overlap: bool = True) -> np.n
     masks : ndarray of shape (num_chunks, num_local_speakers, FRAMES_PER_CHUNK), float32
         Weights resampled to the 20 ms backbone frames (nearest segmentation frame).
     """
-    activity = np.asarray(activity, dtype=np.float32)
-    used = activity
-    if exclude_overlap:
-        clean = activity * (activity.sum(axis=2, keepdims=True) < 2)
-        seg_frames_per_second = activity.shape[1] / (WINDOW_SAMPLES / SAMPLE_RATE)
-        enough = clean.sum(axis=1, keepdims=True) > MIN_CLEAN_SECONDS * seg_frames_per_second
-        used = np.where(enough, clean, activity)
-    return np.ascontiguousarray(used[:, _seg_frame_index(activity.shape[1]), :]
+    used = speaker_masks(activity, exclude_overlap=exclude_overlap)
+    return np.ascontiguousarray(used[:, _seg_frame_index(used.shape[1]), :]
                                 .transpose(0, 2, 1))
+
+
+def speaker_masks(activity: np.ndarray, *, exclude_overlap: bool = True) -> np.ndarray:
+    """The segmentation frames each local speaker's embedding uses (see :func:`pooling_masks`).
+
+    Returns
+    -------
+    masks : ndarray of shape (num_chunks, num_frames, num_local_speakers), float32
+        ``activity`` without the overlapped frames, for speakers keeping at least
+        ``MIN_CLEAN_SECONDS`` of clean speech (``exclude_overlap``).
+    """
+    activity = np.asarray(activity, dtype=np.float32)
+    if not exclude_overlap:
+        return activity
+    clean = activity * (activity.sum(axis=2, keepdims=True) < 2)
+    seg_frames_per_second = activity.shape[1] / (WINDOW_SAMPLES / SAMPLE_RATE)
+    enough = clean.sum(axis=1, keepdims=True) > MIN_CLEAN_SECONDS * seg_frames_per_second
+    return np.where(enough, clean, activity)
 
 
 def _seg_frame_index(num_seg_frames: int) -> np.ndarray:
@@ -333,4 +345,4 @@ def in_order(executor, calls, ahead: int):
 
 
 __all__ = ["EmbeddingHead", "load_head", "pooling_masks", "pool", "backbone_features", "run",
-           "Pooler", "backbone_blocks", "step_frames", "NUM_LOCAL_SPEAKERS", "FRAMES_PER_WINDOW"]
+           "Pooler", "speaker_masks", "backbone_blocks", "step_frames", "NUM_LOCAL_SPEAKERS", "FRAMES_PER_WINDOW"]
