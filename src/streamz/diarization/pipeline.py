@@ -12,7 +12,7 @@ import numpy as np
 from .. import model_assets
 from ..audio import load_audio
 from ..config import SAMPLE_RATE
-from . import aggregation, binarize, clustering, embedding, frontend, reconstruct, rttm
+from . import aggregation, binarize, embedding, frontend, reconstruct, rttm
 from .config import DiarizationConfig, RuntimeConfig
 from .onnx import EXPECTED_INPUTS, create_session
 
@@ -138,6 +138,8 @@ def diarize(audio, *, models: DiarizationModels | None = None,
     count = aggregation.speaker_count(activity, step_seconds=step,
                                       threshold=config.count_threshold)
     #   shape: (num_global_frames,) int
+    from . import clustering          # scikit-learn/SciPy: imported when first needed
+
     clusters = clustering.cluster(embeddings, activity, config.clustering, plda=models.plda)
     #   hard_clusters: (num_chunks, num_local_speakers); centroids: (num_speakers, dimension)
     _call(hook, "clustering", artifact=clusters)
