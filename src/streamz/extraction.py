@@ -12,10 +12,10 @@ import numpy as np
 
 from ._fileio import atomic_path, sha256_file
 from .audio import load_audio
-from .augment import augmented_copies
+from .augment import augmented_copies, telephone
 from .config import FeatureConfig
 from .errors import AudioLoadError, FeatureError
-from .features import extract
+from .features import extract, is_narrowband
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class FileFeatures:
     sha256: str
     clean: np.ndarray                 # (n_windows, n_features)
     augmented: np.ndarray | None      # (n_augmented_windows, n_features)
+    narrowband: bool = False          # telephone-band recording (nothing above 4 kHz)
 
 
 class FeatureExtractor:
@@ -71,9 +72,10 @@ class FeatureExtractor:
         ----------
         path : path-like
         augment_seed : int, optional
-            Also compute windows of augmented copies (MFCC front end, for training),
-            seeded by this value and the file's content so they are reproducible. CAM++
-            embeddings are trained for channel robustness and are not augmented.
+            Also compute training windows of degraded copies: for the MFCC front end,
+            noise, telephone and reverberation copies seeded by this value and the
+            file's content; for the embedding front end, the telephone-channel copy, from
+            which the model keeps a telephone-band profile of each speaker.
         sha256 : str, optional
             The file's content hash when the caller already has it.
 
@@ -97,8 +99,13 @@ class FeatureExtractor:
 
         try:
             clean = _cached(cache.feature_dir, f"{key}.npy", lambda: self.extract(load()))
+            narrowband = bool(_cached(cache.feature_dir, f"{key}.band.npy", lambda: np.array(
+                [is_narrowband(load(), sr=cfg.sr)], np.float32))[0])
             augmented = None
-            if augment_seed is not None and cfg.kind == "mfcc":
+            if augment_seed is not None and cfg.kind == "embedding":
+                augmented = _cached(cache.feature_dir, f"{key}.tel.npy",
+                                    lambda: self.extract(telephone(load(), sr=cfg.sr)))
+            elif augment_seed is not None:
                 def make_augmented():
                     rng = np.random.default_rng([augment_seed, int(sha[:12], 16)])
                     copies = augmented_copies(load(), sr=cfg.sr, rng=rng)[1:]
@@ -107,7 +114,7 @@ class FeatureExtractor:
                                     make_augmented)
         except FeatureError as e:
             raise FeatureError(f"{path}: {e}") from e
-        return FileFeatures(sha256=sha, clean=clean, augmented=augmented)
+        return FileFeatures(sha256=sha, clean=clean, augmented=augmented, narrowband=narrowband)
 
     def extract(self, y: np.ndarray) -> np.ndarray:
         """Window features of mono audio at ``config.sr``: (n_windows, n_features)."""

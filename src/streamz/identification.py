@@ -48,22 +48,23 @@ class Identification:
         return [(speakers[i], int(counts[i]), counts[i] / total) for i in order if counts[i]]
 
 
-def speaker_confidences(model: SpeakerModel, windows: np.ndarray, scorer=None):
+def speaker_confidences(model: SpeakerModel, windows: np.ndarray, *, narrowband: bool = False):
     """Per-speaker confidences of a file's windows.
 
     Parameters
     ----------
     model : SpeakerModel
     windows : ndarray of shape (n_windows, n_features)
-    scorer : CosineScorer, optional
-        ``model.scorer()``, passed in when scoring many files.
+    narrowband : bool
+        The audio is telephone-band: an embedding model scores it against its
+        telephone-channel profiles.
 
     Returns
     -------
     file_conf : ndarray of shape (n_speakers,)
     window_conf : ndarray of shape (n_windows, n_speakers)
     """
-    scorer = scorer if scorer is not None else model.scorer()
+    scorer = model.scorer(narrowband=narrowband)
     if scorer is None:
         window_conf = model.classifier.predict_proba(windows)
         return window_conf.mean(axis=0), window_conf
@@ -72,7 +73,7 @@ def speaker_confidences(model: SpeakerModel, windows: np.ndarray, scorer=None):
 
 
 def identify_file(model: SpeakerModel, path: os.PathLike | str, *, threshold: float,
-                  extractor: FeatureExtractor | None = None, scorer=None) -> Identification:
+                  extractor: FeatureExtractor | None = None) -> Identification:
     """Identify the speaker of one file.
 
     Parameters
@@ -83,7 +84,6 @@ def identify_file(model: SpeakerModel, path: os.PathLike | str, *, threshold: fl
         Confidence below which the speaker is "unknown".
     extractor : FeatureExtractor, optional
         Built for the model's features when not given (loading CAM++ if needed).
-    scorer : CosineScorer, optional
 
     Raises
     ------
@@ -91,7 +91,7 @@ def identify_file(model: SpeakerModel, path: os.PathLike | str, *, threshold: fl
     """
     extractor = extractor or FeatureExtractor.for_config(model.feature_config)
     feats = extractor.features(path)
-    proba, window_proba = speaker_confidences(model, feats.clean, scorer)
+    proba, window_proba = speaker_confidences(model, feats.clean, narrowband=feats.narrowband)
     best = int(np.argmax(proba))
     confidence = float(proba[best])
     name = model.speakers[best]
@@ -111,14 +111,12 @@ def identify_files(model: SpeakerModel, paths, *, threshold: float,
     """
     hook = hook or (lambda *a, **k: None)
     extractor = FeatureExtractor.for_config(model.feature_config, cache)
-    scorer = model.scorer()
     results, failures = [], []
     paths = list(paths)
     for i, path in enumerate(paths):
         hook("identifying", completed=i, total=len(paths))
         try:
-            results.append(identify_file(model, path, threshold=threshold, extractor=extractor,
-                                         scorer=scorer))
+            results.append(identify_file(model, path, threshold=threshold, extractor=extractor))
         except (AudioLoadError, FeatureError) as e:
             failures.append((Path(path), str(e)))
     hook("identifying", completed=len(paths), total=len(paths))

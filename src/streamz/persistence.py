@@ -18,7 +18,7 @@ from .errors import ModelFormatError
 FORMAT_VERSION = 1
 _REQUIRED = ("format_version", "sample_rate", "config_json", "feature_config_json", "classes",
              "mean", "scale", "n_layers", "n_samples_seen", "learned_sha256", "learned_labels",
-             "history_json", "memory_X", "memory_y", "profile_X", "profile_y")
+             "history_json", "memory_X", "memory_y", "profile_X", "profile_tel_X", "profile_y")
 
 
 @dataclass
@@ -41,6 +41,9 @@ class SpeakerModel:
     profile_X : ndarray of shape (n_files, dimension), float32
         Embedding front end: one unit embedding per learned file, for the calibrated
         cosine scorer (see :func:`streamz.open_set.fit_scorer`). Empty for MFCC models.
+    profile_tel_X : ndarray of shape (n_files, dimension), float32
+        The same files through a simulated telephone channel: telephone-band recordings
+        are scored against these (channel-matched scoring).
     profile_y : ndarray of shape (n_files,), str
     """
 
@@ -51,19 +54,32 @@ class SpeakerModel:
     memory_X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     memory_y: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
     profile_X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    profile_tel_X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     profile_y: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
+    _scorers: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def speakers(self) -> list[str]:
         return self.classifier.classes_.tolist() if hasattr(self.classifier, "classes_") else []
 
-    def scorer(self):
-        """The calibrated cosine scorer of an embedding model, None for an MFCC model."""
+    def scorer(self, *, narrowband: bool = False):
+        """The calibrated cosine scorer of an embedding model, None for an MFCC model.
+
+        Parameters
+        ----------
+        narrowband : bool
+            Score telephone-band audio: use the telephone-channel profiles.
+        """
         if self.feature_config.kind != "embedding" or not len(self.profile_y):
             return None
-        from .open_set import fit_scorer
+        key = (narrowband, len(self.profile_y), tuple(self.speakers))
+        if key not in self._scorers:
+            from .open_set import fit_scorer
 
-        return fit_scorer(self.profile_X, self.profile_y, self.speakers)
+            profiles = self.profile_tel_X if narrowband else self.profile_X
+            self._scorers = {k: v for k, v in self._scorers.items() if k[1:] == key[1:]}
+            self._scorers[key] = fit_scorer(profiles, self.profile_y, self.speakers)
+        return self._scorers[key]
 
 
 def normalize_model_path(path: os.PathLike | str) -> Path:
@@ -100,6 +116,7 @@ def save_model(model: SpeakerModel, path: os.PathLike | str) -> Path:
         "memory_X": np.asarray(model.memory_X, dtype=np.float32),
         "memory_y": np.asarray(model.memory_y, dtype=str),
         "profile_X": np.asarray(model.profile_X, dtype=np.float32),
+        "profile_tel_X": np.asarray(model.profile_tel_X, dtype=np.float32),
         "profile_y": np.asarray(model.profile_y, dtype=str),
     }
     for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
@@ -155,6 +172,7 @@ def load_model(path: os.PathLike | str) -> SpeakerModel:
                         history=history, memory_X=np.asarray(data["memory_X"], np.float32),
                         memory_y=np.asarray(data["memory_y"], dtype=str),
                         profile_X=np.asarray(data["profile_X"], np.float32),
+                        profile_tel_X=np.asarray(data["profile_tel_X"], np.float32),
                         profile_y=np.asarray(data["profile_y"], dtype=str))
 
 

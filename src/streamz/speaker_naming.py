@@ -9,6 +9,7 @@ import numpy as np
 from .config import SAMPLE_RATE
 from .errors import FeatureError
 from .extraction import FeatureExtractor
+from .features import is_narrowband
 from .identification import speaker_confidences
 from .persistence import SpeakerModel
 
@@ -99,7 +100,7 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
         One per cluster, in label order.
     """
     extractor = extractor or FeatureExtractor.for_config(model.feature_config)
-    scorer = model.scorer()
+    narrowband = is_narrowband(y, sr=SAMPLE_RATE)
     speakers = model.speakers
 
     def windows_of(pieces):
@@ -120,7 +121,7 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
         seconds = sum(b - a for a, b in exclusive_pieces(segments, label))
         conf = np.zeros(len(speakers))
         if mine:
-            conf, _ = speaker_confidences(model, np.concatenate(mine), scorer)
+            conf, _ = speaker_confidences(model, np.concatenate(mine), narrowband=narrowband)
         best = int(np.argmax(conf)) if len(conf) else 0
         name = speakers[best] if len(conf) and conf[best] >= threshold else None
         if name:
@@ -133,7 +134,7 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
     for segment, pieces, windows in zip(segments, turn_pieces, turn_windows):
         label = names.get(segment.label, segment.label)
         if windows is not None:
-            conf, _ = speaker_confidences(model, windows, scorer)
+            conf, _ = speaker_confidences(model, windows, narrowband=narrowband)
             best = int(np.argmax(conf))
             if conf[best] >= threshold and sum(b - a for a, b in pieces) >= MIN_TURN_SECONDS:
                 label = speakers[best]

@@ -224,7 +224,7 @@ class _Trainer:
             self._first_fit(X, np.full(len(X), label))
             self._remember(feats, label)
             return label, 0.0, True
-        proba, _ = speaker_confidences(self.model, feats.clean)
+        proba, _ = speaker_confidences(self.model, feats.clean, narrowband=feats.narrowband)
         best = int(np.argmax(proba))
         confidence = float(proba[best])
         in_burn_in = len(self.model.learned) < self.burn_in
@@ -256,11 +256,12 @@ class _Trainer:
     def _remember(self, feats: FileFeatures, label: str) -> None:
         self.model.learned[feats.sha256] = label
         if self.model.feature_config.kind == "embedding":
-            profile = feats.clean.mean(axis=0)
-            profile /= max(float(np.linalg.norm(profile)), 1e-12)
-            rows = self.model.profile_X.reshape(-1, profile.size)
-            self.model.profile_X = np.vstack([rows, profile[None]]).astype(np.float32)
-            self.model.profile_y = np.append(self.model.profile_y.astype(str), label)
+            m = self.model
+            wide = _unit_mean(feats.clean)
+            tel = wide if feats.augmented is None else _unit_mean(feats.augmented)
+            m.profile_X = np.vstack([m.profile_X.reshape(-1, wide.size), wide[None]])
+            m.profile_tel_X = np.vstack([m.profile_tel_X.reshape(-1, tel.size), tel[None]])
+            m.profile_y = np.append(m.profile_y.astype(str), label)
         X = _training_windows(feats)
         mem_X, mem_y = self.model.memory_X, self.model.memory_y
         if mem_X.size == 0:
@@ -272,6 +273,11 @@ class _Trainer:
         if mine.size > self.cfg.memory_per_speaker:
             keep[self.rng.choice(mine, mine.size - self.cfg.memory_per_speaker, replace=False)] = False
         self.model.memory_X, self.model.memory_y = mem_X[keep], mem_y[keep]
+
+
+def _unit_mean(windows: np.ndarray) -> np.ndarray:
+    mean = windows.mean(axis=0)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
 
 def _training_windows(feats: FileFeatures) -> np.ndarray:
