@@ -92,8 +92,8 @@ def _support(intervals: Sequence[Interval]) -> list[Interval]:
     return [(s, e) for s, e in merged]
 
 
-def _subtract(base: Sequence[Interval], removed: Sequence[Interval]) -> list[Interval]:
-    """``base`` minus ``removed`` (both arbitrary interval lists)."""
+def subtract_intervals(base: Sequence[Interval], removed: Sequence[Interval]) -> list[Interval]:
+    """``base`` minus ``removed`` (both arbitrary lists of (start, end) seconds), merged and sorted."""
     out = []
     removed = _support(removed)
     for s, e in _support(base):
@@ -176,7 +176,7 @@ def diarization_error(reference: Sequence[Segment], hypothesis: Sequence[Segment
                     break
                 removed.append((b.start, min(a.end, b.end)))
     if removed:
-        uem = _subtract(uem, removed)
+        uem = subtract_intervals(uem, removed)
     ref, hyp = _crop(reference, uem), _crop(hypothesis, uem)
     bounds = np.unique(np.array([t for s in ref + hyp for t in (s.start, s.end)], dtype=float))
     if bounds.size < 2:

@@ -54,19 +54,11 @@ def exclusive_pieces(segments, label: str) -> list[tuple[float, float]]:
 
 def _turn_pieces(turn, segments) -> list[tuple[float, float]]:
     """Parts of one turn that no other speaker overlaps (at least MIN_PIECE_SECONDS long)."""
-    others = sorted((s.start, s.end) for s in segments if s.label != turn.label)
-    pieces, start, end = [], turn.start, turn.end
-    for o_start, o_end in others:
-        if o_end <= start or o_start >= end:
-            continue
-        if o_start > start:
-            pieces.append((start, o_start))
-        start = max(start, o_end)
-        if start >= end:
-            break
-    if start < end:
-        pieces.append((start, end))
-    return [(a, b) for a, b in pieces if b - a >= MIN_PIECE_SECONDS]
+    from .scoring import subtract_intervals
+
+    others = [(s.start, s.end) for s in segments if s.label != turn.label]
+    return [(a, b) for a, b in subtract_intervals([(turn.start, turn.end)], others)
+            if b - a >= MIN_PIECE_SECONDS]
 
 
 def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: float,
