@@ -120,3 +120,15 @@ def test_bad_method_rejected():
     from streamz.errors import ConfigError
     with pytest.raises(ConfigError, match="cannot_link, vbx"):
         ClusteringConfig(method="spectral")
+
+
+def test_long_recordings_cluster_a_bounded_subsample(rng, monkeypatch):
+    """Above MAX_CLUSTERED train embeddings, AHC sees a subsample; all are still assigned."""
+    import streamz.diarization.clustering as C
+
+    emb, act, truth = _scene(rng, num_chunks=200)
+    monkeypatch.setattr(C, "MAX_CLUSTERED", 100)
+    res = cluster(emb, act)
+    assert res.num_train == 100
+    assert len(res.centroids) == 3 and _consistent(res.hard_clusters, truth)
+    assert np.all(res.hard_clusters[truth >= 0] >= 0)

@@ -16,6 +16,11 @@ from .reconstruct import INACTIVE
 from .vbx import ahc, cluster_vbx, constrained_ahc, l2_normalize
 
 
+#: Most embeddings AHC/k-means/VBx see (about 25 min of audio at the 1 s step); longer
+#: recordings cluster an evenly spaced subsample of this size (bounded memory and time).
+MAX_CLUSTERED = 3000
+
+
 @dataclass(frozen=True)
 class ClusteringResult:
     """Output of :func:`cluster`."""
@@ -149,6 +154,12 @@ def cluster(embeddings: np.ndarray, activity: np.ndarray,
     inactive = np.sum(activity > 0.5, axis=1) == 0                   # (chunks, local)
     mask = train_mask(embeddings, activity, min_active_ratio=cfg.min_active_ratio)
     train = embeddings[mask].astype(np.float64)                       # (num_train, dimension)
+    train_chunks = np.nonzero(mask)[0]
+    if len(train) > MAX_CLUSTERED:
+        # Long recordings: AHC is O(n^2) in memory and time, so the speakers are found on an
+        # evenly spaced subsample; every embedding is still assigned to the centroids below.
+        keep = np.linspace(0, len(train) - 1, MAX_CLUSTERED).round().astype(np.int64)
+        train, train_chunks = train[keep], train_chunks[keep]
     num, lo, hi = _speaker_bounds(cfg, len(train))
 
     if len(train) < 2 or hi < 2:
@@ -162,7 +173,7 @@ def cluster(embeddings: np.ndarray, activity: np.ndarray,
         return ClusteringResult(hard, centroid.astype(np.float32), len(train))
 
     if cfg.method == "cannot_link":
-        centroids = _cannot_link_centroids(train, np.nonzero(mask)[0], cfg)
+        centroids = _cannot_link_centroids(train, train_chunks, cfg)
     else:
         centroids = _vbx_centroids(train, cfg, plda)
 
