@@ -85,6 +85,17 @@ def run(corpus: Path, seed: int, work: Path, kind: str) -> dict:
     train(p2, work / "two.npz", cfg, cache=cache)
     rep = evaluate_list(load_model(work / "two.npz"), target, threshold=0.8, cache=cache)
     out["acc_two"], out["auc_two"] = rep.accuracy, rep.auc
+    # feature extraction alone (with the training copies), cold and with a warm cache
+    from streamz.extraction import FeatureExtractor
+
+    train_paths = [e.path for e in read_ledger(one)]
+    for name, c in (("features_cold_s", CacheConfig(work / "fx", work / "wx")),
+                    ("features_warm_s", CacheConfig(work / "fx", work / "wx"))):
+        extractor = FeatureExtractor.for_config(features, c)
+        t = time.perf_counter()
+        for p in train_paths:
+            extractor.features(p, augment_seed=seed)
+        out[name] = time.perf_counter() - t
     # identification speed, cold (no caches) and warm
     paths = [e.path for e in read_ledger(target)]
     t = time.perf_counter()
@@ -103,6 +114,8 @@ ROWS = [
     ("known-vs-unknown AUC, one run", "auc_one", "{:.3f}"),
     ("closed-set accuracy, phase1 then phase2", "acc_two", "{:.3f}"),
     ("known-vs-unknown AUC, phase1 then phase2", "auc_two", "{:.3f}"),
+    ("feature extraction incl. training copies, cold, s per audio hour", "features_cold", "{:.0f}"),
+    ("feature extraction, warm cache, s per audio hour", "features_warm", "{:.1f}"),
     ("train, cold caches, s per audio hour", "train_cold", "{:.0f}"),
     ("train, warm feature cache, s per audio hour", "train_warm", "{:.0f}"),
     ("identify, cold (decode + features), s per audio hour", "identify_cold", "{:.0f}"),
@@ -130,7 +143,7 @@ def main():
             print(f"{kind} seed {seed}: one run acc {r['acc_one']:.3f} auc {r['auc_one']:.3f} | "
                   f"two runs acc {r['acc_two']:.3f} auc {r['auc_two']:.3f}", flush=True)
         mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-        for name in ("train_cold", "train_warm"):
+        for name in ("features_cold", "features_warm", "train_cold", "train_warm"):
             mean[name] = mean[f"{name}_s"] / mean["train_hours"]
         for name in ("identify_cold", "identify_warm"):
             mean[name] = mean[f"{name}_s"] / mean["target_hours"]
