@@ -3,10 +3,11 @@
 Usage::
 
     python benchmarks/diarize.py [--corpus ../shared/data/dev-corpus/diar] [--long-hours 2]
-                                 [--skip-long]
+                                 [--skip-long | --long-only] [--long-fast] [--long-in-memory]
 
-Prints one table per mode (default, --fast) and the peak RSS of a synthetic long recording
-(the corpus conversations concatenated), measured in a child process.
+Prints one table per mode (default, --fast) and, for a synthetic long recording (the corpus
+conversations concatenated, 16 kHz WAV), its DER, speed and the peak RSS of a child process
+that loads the models and diarizes it (by path, streamed; or decoded first).
 """
 
 from __future__ import annotations
@@ -77,39 +78,60 @@ def print_table(title: str, rows: list[dict]) -> None:
           f"{audio / seconds:6.1f}")
 
 
-def make_long(corpus: Path, hours: float, out: Path) -> float:
-    """Concatenate the corpus conversations (16 kHz PCM16) until ``hours`` long."""
+def make_long(corpus: Path, hours: float, out: Path):
+    """Concatenate the corpus conversations (16 kHz PCM16) until ``hours`` long.
+
+    Returns the length in seconds, the reference turns and the scored regions (UEM) of the
+    concatenation (the conversations' own, shifted).
+    """
     import numpy as np
     import soundfile as sf
 
     from streamz.audio import load_audio
+    from streamz.diarization.rttm import Segment, read_rttm
+    from streamz.scoring import read_uem
 
-    pieces = [load_audio(corpus / line) for line in (corpus / "files.txt").read_text().split()]
+    names = [corpus / line for line in (corpus / "files.txt").read_text().split()]
+    pieces = [load_audio(path) for path in names]
+    reference, uem = read_rttm(corpus / "all.rttm"), read_uem(corpus / "all.uem")
     target = int(hours * 3600 * 16_000)
-    written = 0
+    written, turns, scored = 0, [], []
     with sf.SoundFile(out, "w", samplerate=16_000, channels=1, subtype="PCM_16") as fh:
         while written < target:
-            for p in pieces:
+            for path, p in zip(names, pieces):
                 p = p[: target - written]
+                offset, end = written / 16_000, (written + p.size) / 16_000
+                turns += [Segment(s.start + offset, min(s.end + offset, end), s.label)
+                          for s in reference[path.stem] if s.start + offset < end]
+                scored += [(a + offset, min(b + offset, end)) for a, b in uem[path.stem]
+                           if a + offset < end]
                 fh.write(np.clip(p, -1, 1))
                 written += p.size
                 if written >= target:
                     break
-    return written / 16_000
+    return written / 16_000, turns, scored
 
 
-def measure_long(corpus: Path, hours: float, fast: bool) -> None:
+def measure_long(corpus: Path, hours: float, fast: bool, in_memory: bool = False) -> None:
+    from streamz.diarization.rttm import read_rttm
+    from streamz.scoring import diarization_error
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "long.wav"
-        seconds = make_long(corpus, hours, path)
-        cmd = [sys.executable, "-c", _CHILD, str(path), "1" if fast else "0"]
+        seconds, reference, uem = make_long(corpus, hours, path)
+        cmd = [sys.executable, "-c", _CHILD, str(path), "1" if fast else "0",
+               "1" if in_memory else "0", str(Path(tmp) / "long.rttm")]
         start = time.perf_counter()
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
         elapsed = time.perf_counter() - start
-        print(f"\n{hours:g} h synthetic recording ({'--fast' if fast else 'default'}): "
-              f"peak RSS {int(out[0]) / 1024:.0f} MiB, {out[1]} speakers, "
-              f"{seconds / float(out[2]):.1f}x realtime (diarize only; {elapsed:.0f} s wall "
-              f"incl. loading)")
+        hypothesis = read_rttm(Path(tmp) / "long.rttm").get("long", [])
+        error = diarization_error(reference, hypothesis, uem=uem)
+        how = "decoded array" if in_memory else "file path, streamed"
+        print(f"\n{hours:g} h synthetic recording ({'--fast' if fast else 'default'}, {how}): "
+              f"peak RSS {int(out[0]) / 1024:.0f} MiB, {out[1]} speakers (10 distinct voices in "
+              f"the corpus), DER {100 * error.der:.1f} %, {seconds / float(out[2]):.1f}x realtime "
+              f"(diarize call{'' if in_memory else ' incl. reading the file'}; {elapsed:.0f} s "
+              f"wall incl. loading)")
 
 
 _CHILD = """
@@ -119,11 +141,12 @@ from streamz.diarization import diarize, load_models
 from streamz.diarization.config import DiarizationConfig, SegmentationConfig
 from streamz.audio import load_audio
 models = load_models()
-y = load_audio(sys.argv[1])
+audio = load_audio(sys.argv[1]) if sys.argv[3] == "1" else sys.argv[1]
 cfg = DiarizationConfig(segmentation=SegmentationConfig(2.0 if sys.argv[2] == "1" else 1.0))
 t = time.perf_counter()
-r = diarize(y, models=models, config=cfg)
+r = diarize(audio, models=models, config=cfg, uri="long")
 dt = time.perf_counter() - t
+open(sys.argv[4], "w").write(r.to_rttm())
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, r.num_speakers, dt)
 """
 
@@ -133,6 +156,12 @@ def main(argv=None) -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--long-hours", type=float, default=2.0)
     parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--long-only", action="store_true", help="only the long recording")
+    parser.add_argument("--long-fast", action="store_true",
+                        help="long recording with the 2 s step (--fast)")
+    parser.add_argument("--long-in-memory", action="store_true",
+                        help="long recording decoded first and passed as an array (the audio "
+                             "then stays in memory); default: passed as a path and streamed")
     args = parser.parse_args(argv)
     if not (args.corpus / "files.txt").exists():
         print(f"corpus not found: {args.corpus}", file=sys.stderr)
@@ -141,13 +170,15 @@ def main(argv=None) -> int:
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
-    models = load_models()
-    default = run_mode(args.corpus, False, models)
-    print_table("default (1 s segmentation step)", default)
-    fast = run_mode(args.corpus, True, models)
-    print_table("--fast (2 s segmentation step)", fast)
+    if not args.long_only:
+        models = load_models()
+        default = run_mode(args.corpus, False, models)
+        print_table("default (1 s segmentation step)", default)
+        fast = run_mode(args.corpus, True, models)
+        print_table("--fast (2 s segmentation step)", fast)
     if not args.skip_long:
-        measure_long(args.corpus, args.long_hours, fast=False)
+        measure_long(args.corpus, args.long_hours, fast=args.long_fast,
+                     in_memory=args.long_in_memory)
     print(f"\nbenchmark process peak RSS: "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     return 0

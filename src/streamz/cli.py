@@ -430,7 +430,7 @@ def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, 
               help="Models folder (default: $STREAMZ_MODELS_DIR, else the bundled models); a "
                    "pyannote community-1 folder (WeSpeaker ONNX + PLDA) is detected.")
 @click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
-              help="ONNX Runtime threads per model (0: all cores).")
+              help="Model calls run in parallel, one ONNX Runtime thread each (0: one per core).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (segments per file) instead of RTTM.")
 @click.option("--identify", is_flag=True,
               help="Name each speaker found after a speaker enrolled in --model, when the "

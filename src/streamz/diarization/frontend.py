@@ -15,9 +15,15 @@ import numpy as np
 
 from . import embedding, powerset, segmentation
 from .config import FRAMES_PER_WINDOW, NUM_LOCAL_SPEAKERS, SegmentationConfig
+from .source import FileAudio
 
 #: Backbone blocks (with their segmentation batches) submitted ahead of the one being pooled.
 BLOCKS_AHEAD = 2
+
+
+def as_audio(y):
+    """``y`` as contiguous float32, or as is when it is a :class:`source.FileAudio`."""
+    return y if isinstance(y, FileAudio) else np.ascontiguousarray(y, dtype=np.float32)
 
 
 def _activity_batch(session, y, cfg, start, stop):
@@ -33,7 +39,7 @@ def segment(session, y: np.ndarray, cfg: SegmentationConfig, *, executor=None,
     activity : ndarray of shape (num_chunks, 589, 3), float32
         Binary; see :func:`powerset.to_multilabel`.
     """
-    y = np.ascontiguousarray(y, dtype=np.float32)
+    y = as_audio(y)
     total = segmentation.num_chunks(y.shape[0], cfg)
     activity = np.zeros((total, FRAMES_PER_WINDOW, NUM_LOCAL_SPEAKERS), np.float32)
     calls = [(_activity_batch, session, y, cfg, start, min(start + batch_size, total))
@@ -58,7 +64,7 @@ def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: n
     ----------
     seg_session, backbone : onnxruntime.InferenceSession
     head : embedding.EmbeddingHead
-    y : ndarray of shape (n_samples,)
+    y : ndarray of shape (n_samples,) or source.FileAudio
         Mono float32 16 kHz audio.
     cfg : SegmentationConfig
     executor : concurrent.futures.Executor, optional
@@ -76,7 +82,7 @@ def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: n
     embeddings : ndarray of shape (num_chunks, 3, 192), float32
         NaN rows for local speakers with too little speech.
     """
-    y = np.ascontiguousarray(y, dtype=np.float32)
+    y = as_audio(y)
     total = segmentation.num_chunks(y.shape[0], cfg)
     activity = np.zeros((total, FRAMES_PER_WINDOW, NUM_LOCAL_SPEAKERS), np.float32)
     pooler = embedding.Pooler(head, total, NUM_LOCAL_SPEAKERS, step_seconds=cfg.step_seconds)

@@ -15,11 +15,12 @@ from ..config import SAMPLE_RATE
 from . import aggregation, binarize, embedding, frontend, reconstruct, rttm
 from .config import DiarizationConfig, RuntimeConfig
 from .onnx import EXPECTED_INPUTS, create_session
+from .source import FileAudio, open_streamable
 
 
 #: Windows per segmentation call: larger batches gain nothing on CPU and grow ONNX Runtime's
 #: memory arena (~5 MB per window).
-MAX_SEGMENTATION_BATCH = 16
+MAX_SEGMENTATION_BATCH = 4
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def load_models(models_dir: os.PathLike | str | None = None,
         return create_session(path, runtime.providers, expected_inputs=EXPECTED_INPUTS[role],
                               intra_op_threads=1)
 
+    from . import clustering  # noqa: F401  scikit-learn/SciPy import paid here, not per file
+
     seg = session(assets.segmentation, "segmentation")
     if assets.kind == "wespeaker":
         from .plda import load_plda
@@ -91,8 +94,10 @@ def diarize(audio, *, models: DiarizationModels | None = None,
 
     Parameters
     ----------
-    audio : path-like or ndarray of shape (n_samples,)
+    audio : path-like, ndarray of shape (n_samples,) or source.FileAudio
         A file (any format :func:`streamz.load_audio` reads) or mono float32 16 kHz samples.
+        Files of 10 minutes or more that need no resampling (16 kHz WAV/FLAC) are read from
+        disk block by block (:mod:`source`), so memory does not grow with their length.
     models : DiarizationModels, optional
         From :func:`load_models`; loaded from the bundled models when omitted.
     config : DiarizationConfig
@@ -117,7 +122,15 @@ def diarize(audio, *, models: DiarizationModels | None = None,
     """
     if isinstance(audio, (str, os.PathLike)):
         uri = uri or Path(audio).stem.replace(" ", "_") or "audio"
+        streamed = open_streamable(audio)          # long 16 kHz files: read block by block
+        if streamed is not None:
+            with streamed:
+                return diarize(streamed, models=models, config=config, runtime=runtime,
+                               uri=uri, hook=hook)
         y = load_audio(audio)
+    elif isinstance(audio, FileAudio):
+        uri = uri or audio.path.stem.replace(" ", "_") or "audio"
+        y = audio
     else:
         uri = uri or "audio"
         y = np.asarray(audio, dtype=np.float32)
@@ -211,7 +224,7 @@ def diarize_many(paths, *, models: DiarizationModels | None = None,
             if stop.is_set():
                 return
             try:
-                item = load_audio(path)
+                item = open_streamable(path) or load_audio(path)
             except StreamzError as e:
                 item = e
             loaded.put((path, item))
@@ -226,10 +239,14 @@ def diarize_many(paths, *, models: DiarizationModels | None = None,
             else:
                 uri = Path(path).stem.replace(" ", "_") or "audio"
                 try:
-                    yield path, diarize(item, models=models, config=config, runtime=runtime,
-                                        uri=uri, hook=hook)
+                    result = diarize(item, models=models, config=config, runtime=runtime,
+                                     uri=uri, hook=hook)
                 except StreamzError as e:
-                    yield path, e
+                    result = e
+                finally:
+                    if isinstance(item, FileAudio):
+                        item.close()
+                yield path, result
             _call(hook, "files", completed=done + 1, total=len(paths))
     finally:
         stop.set()

@@ -138,7 +138,9 @@ def run(session, y: np.ndarray, activity: np.ndarray, *, step_seconds: float,
         NaN rows for local speakers with too little speech (``dimension`` is 256 for
         ResNet34; 1 when nobody speaks anywhere).
     """
-    y = np.ascontiguousarray(y, dtype=np.float32)
+    from .frontend import as_audio
+
+    y = as_audio(y)
     activity = np.asarray(activity)
     if activity.ndim != 3:
         raise ValueError(f"expected activity of shape (num_chunks, num_frames, "
