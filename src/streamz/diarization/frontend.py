@@ -11,6 +11,8 @@ and 2 kB per chunk) plus a few blocks in flight, whatever the recording's length
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import embedding, powerset, segmentation
@@ -87,29 +89,45 @@ def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: n
     activity = np.zeros((total, FRAMES_PER_WINDOW, NUM_LOCAL_SPEAKERS), np.float32)
     pooler = embedding.Pooler(head, total, NUM_LOCAL_SPEAKERS, step_seconds=cfg.step_seconds)
     blocks = embedding.backbone_blocks(total, cfg.step_seconds, block_seconds)
-    # One task list in time order: before each backbone block, the segmentation batches of
-    # the chunks that block completes.
+    # One task list in time order: each backbone block (the longest task: started first, so
+    # that no core idles at the end), then the segmentation batches of the chunks it completes.
     calls, kinds, submitted = [], [], 0
+    lock = threading.Lock()
     for first, last in blocks:
-        need = pooler_ready = _ready(pooler, last)
+        calls.append((_backbone_block, lock, backbone, y, first, last))
+        kinds.append(("embeddings", first, last))
+        need = _ready(pooler, last)
         while submitted < need:
             stop = min(submitted + batch_size, total)
             calls.append((_activity_batch, seg_session, y, cfg, submitted, stop))
             kinds.append(("segmentation", submitted, stop))
             submitted = stop
-        calls.append((embedding.backbone_features, backbone, y, first, last))
-        kinds.append(("embeddings", pooler_ready, last))
     ahead = BLOCKS_AHEAD * max(1, len(calls) // max(1, len(blocks)))
+    held = None                   # a backbone block waiting for its chunks' activity
     for (kind, a, b), out in zip(kinds, embedding.in_order(executor, calls, ahead=ahead)):
         if kind == "segmentation":
             activity[a:b] = out
             if hook is not None:
                 hook("segmentation", completed=b, total=total)
-        else:
-            pooler.add(out, b, activity)
-            if hook is not None:
-                hook("embeddings", completed=b, total=blocks[-1][1])
+            continue
+        if held is not None:
+            _pool(pooler, *held, activity, blocks[-1][1], hook)
+        held = (out, b)
+    if held is not None:
+        _pool(pooler, *held, activity, blocks[-1][1], hook)
     return activity, pooler.embeddings
+
+
+def _backbone_block(lock, backbone, y, first, last):
+    # One block at a time: a 60 s block takes ~300 MB inside ONNX Runtime.
+    with lock:
+        return embedding.backbone_features(backbone, y, first, last)
+
+
+def _pool(pooler: embedding.Pooler, features, last, activity, total, hook):
+    pooler.add(features, last, activity)
+    if hook is not None:
+        hook("embeddings", completed=last, total=total)
 
 
 def _ready(pooler: embedding.Pooler, last: int) -> int:

@@ -1,0 +1,36 @@
+"""The concurrent, streamed front end gives exactly the stage-by-stage results."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from streamz.diarization import embedding, frontend, powerset, segmentation
+from streamz.diarization.config import SegmentationConfig
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("step", [1.0, 2.0])
+def test_segment_and_embed_matches_stages(make_wav, step):
+    from streamz.audio import load_audio
+    from streamz.diarization import load_models
+
+    models = load_models()
+    y = np.concatenate([load_audio(make_wav(f"{s}.wav", s, seconds=9.0, seed=i))
+                        for i, s in enumerate(["alice", "bob", "alice", "bob", "alice"])])
+    cfg = SegmentationConfig(step)
+    activity = powerset.to_multilabel(segmentation.run(models.segmentation, y, cfg))
+    expected = embedding.run(models.embedding, models.head, y, activity, step_seconds=step,
+                             block_seconds=20)
+    with ThreadPoolExecutor(2) as pool:
+        act, emb = frontend.segment_and_embed(models.segmentation, models.embedding,
+                                              models.head, y, cfg, executor=pool, batch_size=3,
+                                              block_seconds=20)
+    np.testing.assert_array_equal(act, activity)
+    np.testing.assert_array_equal(emb, expected)
+    calls = []
+    act2, _ = frontend.segment_and_embed(models.segmentation, models.embedding, models.head,
+                                         y, cfg, batch_size=3, block_seconds=20,
+                                         hook=lambda step, **kw: calls.append(step))
+    np.testing.assert_array_equal(act2, activity)
+    assert calls.count("embeddings") == 3 and "segmentation" in calls
