@@ -14,8 +14,8 @@ from ..audio import load_audio
 from ..config import SAMPLE_RATE
 from . import aggregation, binarize, embedding, frontend, reconstruct, rttm
 from .config import DiarizationConfig, RuntimeConfig
-from .onnx import EXPECTED_INPUTS, create_session
-from .source import FileAudio, open_streamable
+from .onnx import EXPECTED_INPUTS, create_session, release_memory
+from .source import STREAM_MIN_SECONDS, FileAudio, open_streamable
 
 
 #: Windows per segmentation call: larger batches gain nothing on CPU and grow ONNX Runtime's
@@ -144,6 +144,9 @@ def diarize(audio, *, models: DiarizationModels | None = None,
 
     with ThreadPoolExecutor(_workers(runtime), thread_name_prefix="streamz-diarize") as pool:
         activity, embeddings = _segment_and_embed(models, y, config, runtime, pool, hook)
+    if duration >= STREAM_MIN_SECONDS:      # long recording: memory for the stages below
+        release_memory(models.segmentation)
+        release_memory(models.embedding)
     #   activity: (num_chunks, num_frames, num_local_speakers) = (num_chunks, 589, 3)
     #   embeddings: (num_chunks, num_local_speakers, dimension)
     if not activity.any():
