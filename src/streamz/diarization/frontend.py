@@ -76,7 +76,8 @@ def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: n
     block_seconds : float
         Backbone block length (as :func:`embedding.run`).
     hook : callable, optional
-        ``hook("segmentation" | "embeddings", completed=, total=)`` per batch / block.
+        ``hook("segmentation", completed=, total=)`` per batch (in order), then
+        ``hook("embeddings", ...)`` once, when all chunks are pooled.
 
     Returns
     -------
@@ -111,10 +112,14 @@ def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: n
                 hook("segmentation", completed=b, total=total)
             continue
         if held is not None:
-            _pool(pooler, *held, activity, blocks[-1][1], hook)
+            pooler.add(*held, activity)
         held = (out, b)
     if held is not None:
-        _pool(pooler, *held, activity, blocks[-1][1], hook)
+        pooler.add(*held, activity)
+    if hook is not None and blocks:
+        # once: the two stages advance together, and alternating progress steps would make
+        # a progress display restart at every block
+        hook("embeddings", completed=blocks[-1][1], total=blocks[-1][1])
     return activity, pooler.embeddings
 
 
@@ -122,12 +127,6 @@ def _backbone_block(lock, backbone, y, first, last):
     # One block at a time: a 60 s block takes ~300 MB inside ONNX Runtime.
     with lock:
         return embedding.backbone_features(backbone, y, first, last)
-
-
-def _pool(pooler: embedding.Pooler, features, last, activity, total, hook):
-    pooler.add(features, last, activity)
-    if hook is not None:
-        hook("embeddings", completed=last, total=total)
 
 
 def _ready(pooler: embedding.Pooler, last: int) -> int:
