@@ -424,7 +424,7 @@ def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, 
               help="At least this many speakers.")
 @click.option("--max-speakers", type=click.IntRange(min=1), default=None,
               help="At most this many speakers.")
-@click.option("--fast", is_flag=True, help="2 s segmentation step instead of 1 s (about 2x faster).")
+@click.option("--fast", is_flag=True, help="2 s segmentation step instead of 1 s (about 1.5x faster).")
 @click.option("--exclusive", is_flag=True, help="At most one speaker at a time in the output.")
 @click.option("--models-dir", type=click.Path(file_okay=False), default=None,
               help="Models folder (default: $STREAMZ_MODELS_DIR, else the bundled models); a "
