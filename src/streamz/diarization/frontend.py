@@ -33,7 +33,7 @@ def _activity_batch(session, y, cfg, start, stop):
 
 
 def segment(session, y: np.ndarray, cfg: SegmentationConfig, *, executor=None,
-            batch_size: int = 16, hook=None) -> np.ndarray:
+            batch_size: int = 4, hook=None) -> np.ndarray:
     """Decoded local activity of every chunk, segmentation batches run on ``executor``.
 
     Returns
@@ -54,7 +54,7 @@ def segment(session, y: np.ndarray, cfg: SegmentationConfig, *, executor=None,
 
 
 def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: np.ndarray,
-                      cfg: SegmentationConfig, *, executor=None, batch_size: int = 16,
+                      cfg: SegmentationConfig, *, executor=None, batch_size: int = 4,
                       block_seconds: float = 60.0, hook=None
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Local activity and CAM++ embeddings of every (chunk, local speaker).
