@@ -128,5 +128,5 @@ class RuntimeConfig:
     """Knobs that change speed, never results."""
 
     providers: tuple[str, ...] = ("CPUExecutionProvider",)
-    intra_op_threads: int = 0       # 0: ONNX Runtime's default (all cores)
-    batch_size: int = 32            # windows per segmentation/embedding batch
+    intra_op_threads: int = 0       # parallel workers, one ORT thread each; 0: one per core
+    batch_size: int = 4             # windows per segmentation call (at most 4: memory)
