@@ -22,7 +22,6 @@ import itertools
 import sys
 import time
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np

@@ -1,7 +1,6 @@
 """Model resolution, sha256 checks, the community-1 layout, and ONNX session checks."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
