@@ -6,13 +6,12 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .diarization.rttm import Segment
+from .diarization.rttm import Segment, text_records
 from .errors import RttmError
 
 Interval = tuple[float, float]
@@ -57,26 +56,18 @@ def read_uem(path: os.PathLike | str) -> dict[str, list[Interval]]:
     RttmError
         If the file cannot be read or a line is malformed (naming the file and line).
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise RttmError(f"{path}: cannot read UEM file: {e}") from e
     out: dict[str, list[Interval]] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        fields = line.split()
-        if not fields or fields[0].startswith(";;"):
-            continue
+    for where, line, fields in text_records(path, "UEM"):
         if len(fields) != 4:
-            raise RttmError(f"{path}:{lineno}: expected 4 fields (uri channel start end), "
+            raise RttmError(f"{where}: expected 4 fields (uri channel start end), "
                             f"got {len(fields)}: {line.strip()!r}")
         try:
             start, end = float(fields[2]), float(fields[3])
         except ValueError:
-            raise RttmError(f"{path}:{lineno}: start and end must be numbers, got "
+            raise RttmError(f"{where}: start and end must be numbers, got "
                             f"{fields[2]!r} and {fields[3]!r}") from None
         if not (math.isfinite(start) and math.isfinite(end)) or not 0 <= start <= end:
-            raise RttmError(f"{path}:{lineno}: need 0 <= start <= end, got {start} and {end}")
+            raise RttmError(f"{where}: need 0 <= start <= end, got {start} and {end}")
         out.setdefault(fields[0], []).append((start, end))
     return out
 

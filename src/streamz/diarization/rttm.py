@@ -123,6 +123,25 @@ def write_rttm(path: os.PathLike | str, segments: Iterable[Segment], uri: str) -
     atomic_write_text(path, format_rttm(segments, uri))
 
 
+def text_records(path: os.PathLike | str, kind: str):
+    """Yield ``("path:line", line, fields)`` for each non-blank, non-``;;`` line of a file.
+
+    Raises
+    ------
+    RttmError
+        If the file cannot be read (``kind`` names the format in the message).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise RttmError(f"{path}: cannot read {kind} file: {e}") from e
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if fields and not fields[0].startswith(";;"):
+            yield f"{path}:{lineno}", line, fields
+
+
 def read_rttm(path: os.PathLike | str) -> dict[str, list[Segment]]:
     """Read the ``SPEAKER`` lines of an RTTM file.
 
@@ -144,17 +163,10 @@ def read_rttm(path: os.PathLike | str) -> dict[str, list[Segment]]:
         If the file cannot be read or a ``SPEAKER`` line is malformed; the message names the
         file and the line number.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise RttmError(f"{path}: cannot read RTTM file: {e}") from e
     out: dict[str, list[Segment]] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        fields = line.split()
-        if not fields or fields[0].startswith(";;") or fields[0] != "SPEAKER":
+    for where, line, fields in text_records(path, "RTTM"):
+        if fields[0] != "SPEAKER":
             continue
-        where = f"{path}:{lineno}"
         if len(fields) < 8:
             raise RttmError(f"{where}: expected at least 8 fields "
                             "(SPEAKER uri channel start duration <NA> <NA> label ...), "
