@@ -63,55 +63,6 @@ class Progress:
         self.close()
 
 
-@cli.command()
-@click.argument("reference", type=click.Path(dir_okay=False))
-@click.argument("hypothesis", type=click.Path(dir_okay=False))
-@click.option("--uem", type=click.Path(dir_okay=False),
-              help="Scored regions (uri channel start end); default: extent of both RTTMs.")
-@click.option("--collar", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
-              help="Seconds not scored around reference boundaries (collar/2 on each side).")
-@click.option("--skip-overlap", is_flag=True, help="Do not score overlapped reference speech.")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
-    """Diarization error rate of HYPOTHESIS against REFERENCE (RTTM files).
-
-    Prints missed speech, false alarm and speaker confusion per file and in total, after
-    the optimal one-to-one mapping of hypothesis to reference speakers.
-
-    \b
-    Example:
-        streamz score ref.rttm hyp.rttm --uem all.uem --collar 0.25
-    """
-    import json
-    import warnings
-
-    from .diarization.rttm import read_rttm
-    from .scoring import read_uem
-    from .scoring import score as score_files
-
-    ref = read_rttm(reference)
-    hyp = read_rttm(hypothesis)
-    uem_map = read_uem(uem) if uem else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        per_file, total = score_files(ref, hyp, uem=uem_map, collar=collar,
-                                      skip_overlap=skip_overlap)
-    for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
-    if as_json:
-        click.echo(json.dumps({"collar": collar, "skip_overlap": skip_overlap,
-                               "files": {u: r.as_dict() for u, r in per_file.items()},
-                               "total": total.as_dict()}, indent=2))
-        return
-    width = max([len(u) for u in per_file] + [5])
-    click.echo(f"{'file':<{width}}  {'DER%':>7}  {'missed%':>7}  {'FA%':>7}  {'conf%':>7}  "
-               f"{'speech_s':>9}")
-    for uri, r in list(per_file.items()) + [("TOTAL", total)]:
-        pct = (lambda x: 100 * x / r.total) if r.total else (lambda x: 0.0)
-        click.echo(f"{uri:<{width}}  {100 * r.der:7.2f}  {pct(r.missed):7.2f}  "
-                   f"{pct(r.false_alarm):7.2f}  {pct(r.confusion):7.2f}  {r.total:9.3f}")
-
-
 # -- speaker identification -------------------------------------------------------------------
 
 _DEFAULT_MODEL = "models/model.npz"
@@ -415,111 +366,6 @@ def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, 
 
 
 @cli.command()
-@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=None,
-              help="Write one AUDIO_STEM.rttm per input here instead of RTTM on stdout.")
-@click.option("--num-speakers", type=click.IntRange(min=1), default=None,
-              help="Exact number of speakers, when known.")
-@click.option("--min-speakers", type=click.IntRange(min=1), default=None,
-              help="At least this many speakers.")
-@click.option("--max-speakers", type=click.IntRange(min=1), default=None,
-              help="At most this many speakers.")
-@click.option("--fast", is_flag=True, help="2 s segmentation step instead of 1 s (about 1.5x faster).")
-@click.option("--exclusive", is_flag=True, help="At most one speaker at a time in the output.")
-@click.option("--models-dir", type=click.Path(file_okay=False), default=None,
-              help="Models folder (default: $STREAMZ_MODELS_DIR, else the bundled models); a "
-                   "pyannote community-1 folder (WeSpeaker ONNX + PLDA) is detected.")
-@click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Model calls run in parallel, one ONNX Runtime thread each (0: one per core).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (segments per file) instead of RTTM.")
-@click.option("--identify", is_flag=True,
-              help="Name each speaker found after a speaker enrolled in --model, when the "
-                   "evidence reaches --threshold; others keep their SPEAKER_NN label.")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False), default=_DEFAULT_MODEL,
-              show_default=True, help="Speaker model for --identify.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True,
-              help="Confidence needed by --identify to name a speaker.")
-@click.pass_obj
-def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fast, exclusive,
-            models_dir, threads, as_json, identify, model_path, threshold):
-    """Who spoke when: write RTTM for each AUDIO file.
-
-    Files are processed as a queue; a file that fails is reported on stderr, the others
-    are still diarized, and the exit status is 1.
-
-    \b
-    Example:
-      streamz diarize meeting.wav --max-speakers 4 > meeting.rttm
-    """
-    from pathlib import Path
-
-    from .diarization import diarize_many, load_models
-    from .diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, ClusteringConfig,
-                                     DiarizationConfig, RuntimeConfig, SegmentationConfig)
-    from .diarization.rttm import write_rttm
-
-    if num_speakers is not None and (min_speakers is not None or max_speakers is not None):
-        raise click.UsageError("--num-speakers cannot be combined with --min/--max-speakers")
-    if min_speakers and max_speakers and max_speakers < min_speakers:
-        raise click.BadParameter(f"--max-speakers ({max_speakers}) < --min-speakers "
-                                 f"({min_speakers})", param_hint="--max-speakers")
-    config = DiarizationConfig(
-        segmentation=SegmentationConfig(FAST_SEGMENTATION_STEP_SECONDS) if fast
-        else SegmentationConfig(),
-        clustering=ClusteringConfig(num_speakers=num_speakers, min_speakers=min_speakers or 1,
-                                    max_speakers=max_speakers),
-        exclusive=exclusive)
-    runtime = RuntimeConfig(intra_op_threads=threads)
-    models = load_models(models_dir, runtime)
-    namer = _speaker_namer(model_path, threshold) if identify else None
-    failures, results = [], []
-    with Progress(obj["quiet"]) as progress:
-        for path, result in diarize_many(audio, models=models, config=config, runtime=runtime,
-                                         hook=progress):
-            if isinstance(result, StreamzError):
-                failures.append((path, result))
-                continue
-            matches = None
-            if namer is not None:
-                result, matches = namer(path, result)
-            if output_dir is not None:
-                write_rttm(Path(output_dir) / f"{result.uri}.rttm", result.segments, result.uri)
-            if as_json:
-                results.append({"file": str(path), "uri": result.uri,
-                                "duration": round(result.duration, 3),
-                                "num_speakers": result.num_speakers,
-                                "segments": [{"start": round(s.start, 3), "end": round(s.end, 3),
-                                              "speaker": s.label} for s in result.segments]})
-                if matches is not None:
-                    results[-1]["speakers"] = [m.to_dict() for m in matches]
-            elif output_dir is None:
-                progress.close()
-                click.echo(result.to_rttm(), nl=False)
-    if as_json:
-        click.echo(json.dumps(results, indent=2))
-    _report_failures(failures)
-
-
-def _speaker_namer(model_path, threshold):
-    """``namer(path, result) -> (result with names, matches)`` for ``diarize --identify``."""
-    from dataclasses import replace
-
-    from .audio import load_audio
-    from .extraction import FeatureExtractor
-    from .speaker_naming import name_speakers
-
-    model = _load_speaker_model(model_path)
-    extractor = FeatureExtractor.for_config(model.feature_config)
-
-    def namer(path, result):
-        segments, matches = name_speakers(result.segments, load_audio(path), model,
-                                          threshold=threshold, extractor=extractor)
-        return replace(result, segments=tuple(segments)), matches
-
-    return namer
-
-
-@cli.command()
 @click.argument("name")
 @click.argument("audio", type=click.Path(dir_okay=False))
 @click.option("--segment", "segments", multiple=True, metavar="START-END",
@@ -574,36 +420,8 @@ def enroll(obj, name, audio, segments, rttm, speaker, list_path, model_path, enr
         click.echo(f"learned {len(report.learned)} file(s); model: {report.model_path}", err=True)
         _report_failures(report.failures)
 
-
-@cli.command()
-@click.option("--models-dir", type=click.Path(file_okay=False), default=None,
-              help="Models folder (default: $STREAMZ_MODELS_DIR, else the bundled models).")
-@click.option("--json", "as_json", is_flag=True, help="JSON output.")
-def models(models_dir, as_json):
-    """List the diarization models, their licenses and sha256 status.
-
-    Exit status 1 when a listed model is missing or does not match its sha256.
-
-    \b
-    Example:
-      streamz models --models-dir ~/pyannote-community-1
-    """
-    from dataclasses import asdict
-
-    from .model_assets import list_models, resolve_models_dir
-
-    folder = resolve_models_dir(models_dir)
-    rows = list_models(models_dir)
-    if as_json:
-        click.echo(json.dumps({"models_dir": str(folder), "models": [asdict(r) for r in rows]},
-                              indent=2))
-    else:
-        click.echo(f"models: {folder}")
-        for r in rows:
-            click.echo(f"{r.file:28s} {r.role:19s} {r.license:24s} {r.status:10s} {r.sha256[:16]}")
-    bad = [r for r in rows if r.status in ("missing", "mismatch")]
-    if bad:
-        raise click.ClickException(", ".join(f"{r.file}: {r.status}" for r in bad))
+# Commands defined in their own modules register themselves on ``cli`` when imported.
+from . import _cli_diarization  # noqa: E402,F401
 
 
 def main():
