@@ -99,8 +99,10 @@ class FeatureExtractor:
 
         try:
             clean = _cached(cache.feature_dir, f"{key}.npy", lambda: self.extract(load()))
-            narrowband = bool(_cached(cache.feature_dir, f"{key}.band.npy", lambda: np.array(
-                [is_narrowband(load(), sr=cfg.sr)], np.float32))[0])
+            # only the embedding front end scores by channel (telephone profiles)
+            narrowband = cfg.kind == "embedding" and bool(_cached(
+                cache.feature_dir, f"{key}.band.npy",
+                lambda: np.array([is_narrowband(load(), sr=cfg.sr)], np.float32))[0])
             augmented = None
             if augment_seed is not None and cfg.kind == "embedding":
                 augmented = _cached(cache.feature_dir, f"{key}.tel.npy",

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._fileio import file_lock, sha256_file
+from ._fileio import file_lock
 from .classifier import SpeakerClassifier
 from .config import FeatureConfig
 from .errors import AudioLoadError, ConfigError, FeatureError, StreamzError
@@ -103,7 +103,8 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
     model_path = normalize_model_path(model_path)
     hook = hook or (lambda *a, **k: None)
     # The classifier's matrices are small: one BLAS thread is faster than several fighting.
-    with threadpool_limits(limits=1, user_api="blas"), file_lock(model_path.with_name(model_path.name + ".lock"), timeout=cfg.lock_timeout):
+    lock = model_path.with_name(model_path.name + ".lock")
+    with threadpool_limits(limits=1, user_api="blas"), file_lock(lock, timeout=cfg.lock_timeout):
         entries = read_ledger(list_path)
         model = None if cfg.retrain or not model_path.exists() else load_model(model_path)
         if model is None:
@@ -205,9 +206,9 @@ class _Trainer:
         self.rng = np.random.default_rng([cfg.seed, len(model.learned)])
 
     def learn_labelled(self, items: list[tuple[LedgerEntry, FileFeatures]]) -> None:
-        X = np.concatenate([_training_windows(f) for _, f in items])
-        y = np.concatenate([np.full(len(_training_windows(f)), e.label, dtype=object)
-                            for e, f in items]).astype(str)
+        windows = [_training_windows(f) for _, f in items]
+        X = np.concatenate(windows)
+        y = np.concatenate([np.full(len(w), e.label) for (e, _), w in zip(items, windows)])
         if not self.model.speakers:
             self._first_fit(X, y)
         else:
@@ -299,9 +300,9 @@ def _refresh_targets(target_list: Path, model: SpeakerModel) -> int:
     stale = set()
     for entry in read_ledger(target_list):
         try:
-            if sha256_file(entry.path) in model.learned:
+            if content_hash(entry.path) in model.learned:
                 stale.add(entry.line)
-        except OSError:
+        except AudioLoadError:
             continue  # reported when the list is evaluated
     remove_lines(target_list, stale)
     return len(stale)
