@@ -27,12 +27,13 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "data" / "dev-corpus" / "diar"
+DATA = REPO.parent / "shared" / "data"
+CORPUS = DATA / "dev-corpus" / "diar"
 
 VBX_KEYS = {"fa", "fb", "max_iters", "init_smoothing"}
 
 
-def extract(cache: Path, uris: list[str], step: float) -> dict[str, dict]:
+def extract(cache: Path, uris: list[str], step: float, corpus: Path = CORPUS) -> dict[str, dict]:
     from streamz.audio import load_audio
     from streamz.diarization import embedding, pipeline, powerset, segmentation
     from streamz.diarization.config import SegmentationConfig
@@ -44,7 +45,7 @@ def extract(cache: Path, uris: list[str], step: float) -> dict[str, dict]:
         if not path.exists():
             models = models or pipeline.load_models()
             t = time.perf_counter()
-            y = load_audio(next(CORPUS.glob(f"{uri}.*[av3]")))
+            y = load_audio(next(p for p in corpus.glob(f"{uri}.*") if p.suffix not in (".rttm", ".uem")))
             act = powerset.to_multilabel(segmentation.run(models.segmentation, y,
                                                           SegmentationConfig(step)))
             emb = embedding.run(models.embedding, models.head, y, act, step_seconds=step)

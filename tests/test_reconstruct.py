@@ -46,13 +46,27 @@ def test_exclusive_at_most_one_speaker(rng):
     count = speaker_count(act)
     full = reconstruct(act, hard, count)
     excl = reconstruct(act, hard, count, exclusive=True)
-    assert excl.max(initial=0) <= 1 and np.all(excl.sum(1) == np.minimum(count, 1))
+    assert excl.max(initial=0) <= 1 and np.all(excl.sum(1) == np.minimum(full.sum(1), 1))
     assert np.all(excl <= full)                    # the exclusive speaker is the top one
-    np.testing.assert_array_equal(full.sum(1), count)
+    assert np.all(full.sum(1) <= count) and excl.sum() > 0
 
 
-def test_pads_when_count_exceeds_clusters():
+def test_never_invents_a_speaker_when_count_exceeds_clusters():
+    # all three local speakers belong to one cluster: a count of 2 cannot make a second one
     act = np.ones((1, FRAMES_PER_WINDOW, 3), dtype=np.float32)
     hard = np.array([[0, 0, 0]])
     out = reconstruct(act, hard, np.full(num_global_frames(1), 2))
-    assert out.shape[1] == 2
+    assert out.shape == (num_global_frames(1), 1)
+    np.testing.assert_array_equal(out[:FRAMES_PER_WINDOW, 0], 1)
+
+
+def test_count_beyond_active_clusters_marks_only_active_ones():
+    # two clusters, but in the second half only cluster 1 is active while the count says 2
+    act = np.zeros((1, FRAMES_PER_WINDOW, 3), dtype=np.float32)
+    act[0, :300, 0] = 1
+    act[0, :, 1] = 1
+    hard = np.array([[0, 1, -2]])
+    out = reconstruct(act, hard, np.full(num_global_frames(1), 2))
+    np.testing.assert_array_equal(out[:300].sum(1), 2)
+    np.testing.assert_array_equal(out[300:FRAMES_PER_WINDOW, 0], 0)
+    np.testing.assert_array_equal(out[300:FRAMES_PER_WINDOW, 1], 1)

@@ -59,8 +59,10 @@ def reconstruct(activity: np.ndarray, hard_clusters: np.ndarray, count: np.ndarr
 
     As pyannote's ``SpeakerDiarization.reconstruct``: cluster activations are summed over the
     overlapping chunks (no averaging), then in every global frame the ``count[t]`` clusters
-    with the highest sum are marked active (ties go to the lower cluster index). When a frame
-    asks for more speakers than there are clusters, extra all-zero speaker columns are added.
+    with the highest sum are marked active (ties go to the lower cluster index), among the
+    clusters with some activity in that frame: when a frame asks for more speakers than are
+    active there, only the active ones are marked (pyannote would pad with a silent speaker
+    and mark it, inventing a speaker).
 
     Parameters
     ----------
@@ -89,12 +91,11 @@ def reconstruct(activity: np.ndarray, hard_clusters: np.ndarray, count: np.ndarr
     activations = aggregate(clustered, step_seconds=step_seconds, window_seconds=window_seconds,
                             frame_step=frame_step, frame_duration=frame_duration,
                             skip_average=True, missing=0.0)
-    max_count = int(count.max(initial=0))
-    if activations.shape[1] < max_count:
-        activations = np.pad(activations, ((0, 0), (0, max_count - activations.shape[1])))
     num_frames = min(activations.shape[0], count.shape[0])
     activations, count = activations[:num_frames], count[:num_frames]
     order = np.argsort(-activations, axis=1, kind="stable")
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(order.shape[1])[None, :], axis=1)
-    return (ranks < count[:, None]).astype(np.float32)
+    # A cluster none of whose local speakers is active in a frame is never picked there, even
+    # when the count asks for more speakers than are active (that would invent a speaker).
+    return ((ranks < count[:, None]) & (activations > 0)).astype(np.float32)
