@@ -6,11 +6,11 @@ import json
 
 import click
 
-from .cli import _DEFAULT_MODEL, Progress, _load_speaker_model, _report_failures, cli
-from .errors import StreamzError
+from ..errors import StreamzError
+from ._shared import DEFAULT_MODEL, Progress, load_speaker_model, report_failures
 
 
-@cli.command()
+@click.command()
 @click.argument("reference", type=click.Path(dir_okay=False))
 @click.argument("hypothesis", type=click.Path(dir_okay=False))
 @click.option("--uem", type=click.Path(dir_okay=False),
@@ -32,9 +32,9 @@ def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
     import json
     import warnings
 
-    from .diarization.rttm import read_rttm
-    from .scoring import read_uem
-    from .scoring import score as score_files
+    from ..diarization.rttm import read_rttm
+    from ..scoring import read_uem
+    from ..scoring import score as score_files
 
     ref = read_rttm(reference)
     hyp = read_rttm(hypothesis)
@@ -59,7 +59,7 @@ def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
                    f"{pct(r.false_alarm):7.2f}  {pct(r.confusion):7.2f}  {r.total:9.3f}")
 
 
-@cli.command()
+@click.command()
 @click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=None,
               help="Write one AUDIO_STEM.rttm per input here instead of RTTM on stdout.")
@@ -80,7 +80,7 @@ def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
 @click.option("--identify", is_flag=True,
               help="Name each speaker found after a speaker enrolled in --model, when the "
                    "evidence reaches --threshold; others keep their SPEAKER_NN label.")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False), default=_DEFAULT_MODEL,
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), default=DEFAULT_MODEL,
               show_default=True, help="Speaker model for --identify.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True,
               help="Confidence needed by --identify to name a speaker.")
@@ -98,10 +98,10 @@ def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fa
     """
     from pathlib import Path
 
-    from .diarization import diarize_many, load_models
-    from .diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, ClusteringConfig,
+    from ..diarization import diarize_many, load_models
+    from ..diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, ClusteringConfig,
                                      DiarizationConfig, RuntimeConfig, SegmentationConfig)
-    from .diarization.rttm import write_rttm
+    from ..diarization.rttm import write_rttm
 
     if num_speakers is not None and (min_speakers is not None or max_speakers is not None):
         raise click.UsageError("--num-speakers cannot be combined with --min/--max-speakers")
@@ -142,18 +142,18 @@ def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fa
                 click.echo(result.to_rttm(), nl=False)
     if as_json:
         click.echo(json.dumps(results, indent=2))
-    _report_failures(failures)
+    report_failures(failures)
 
 
 def _speaker_namer(model_path, threshold):
     """``namer(path, result) -> (result with names, matches)`` for ``diarize --identify``."""
     from dataclasses import replace
 
-    from .audio import load_audio
-    from .extraction import FeatureExtractor
-    from .speaker_naming import name_speakers
+    from ..audio import load_audio
+    from ..extraction import FeatureExtractor
+    from ..speaker_naming import name_speakers
 
-    model = _load_speaker_model(model_path)
+    model = load_speaker_model(model_path)
     extractor = FeatureExtractor.for_config(model.feature_config)
 
     def namer(path, result):
@@ -164,7 +164,7 @@ def _speaker_namer(model_path, threshold):
     return namer
 
 
-@cli.command()
+@click.command()
 @click.option("--models-dir", type=click.Path(file_okay=False), default=None,
               help="Models folder (default: $STREAMZ_MODELS_DIR, else the bundled models).")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
@@ -179,7 +179,7 @@ def models(models_dir, as_json):
     """
     from dataclasses import asdict
 
-    from .model_assets import list_models, resolve_models_dir
+    from ..model_assets import list_models, resolve_models_dir
 
     folder = resolve_models_dir(models_dir)
     rows = list_models(models_dir)

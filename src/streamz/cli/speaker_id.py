@@ -1,121 +1,20 @@
-"""Command-line interface: parse options, call the library, format the results."""
+"""Speaker-identification commands: train, identify, eval, enroll and the embedding checks."""
 
 from __future__ import annotations
 
 import json
-import logging
-import sys
 
 import click
 
-from .errors import StreamzError
+from ._shared import (Progress, cache_config, cache_options, load_speaker_model, model_option,
+                      report_failures, threshold_option)
 
 
-class _Group(click.Group):
-    """Maps library errors to ``Error: ...`` with exit status 1."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except StreamzError as e:
-            raise click.ClickException(str(e)) from e
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="streamz")
-@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-@click.pass_context
-def cli(ctx, verbose, quiet):
-    """StreamZ: incremental speaker identification and speaker diarization."""
-    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    ctx.obj = {"quiet": quiet}
-
-
-class Progress:
-    """A stderr progress bar driven by the library's ``hook(step, completed=, total=)`` calls."""
-
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-        self._bar = None
-        self._step = None
-
-    def __call__(self, step, artifact=None, total=None, completed=None):
-        if self.quiet or total is None or completed is None:
-            return
-        if step != self._step:
-            self.close()
-            self._step = step
-            self._bar = click.progressbar(length=total, label=step, file=sys.stderr)
-            self._bar.__enter__()
-        self._bar.update(completed - self._bar.pos)
-
-    def close(self):
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-# -- speaker identification -------------------------------------------------------------------
-
-_DEFAULT_MODEL = "models/model.npz"
-
-
-def _cache_options(f):
-    f = click.option("--no-cache-wav", is_flag=True,
-                     help="Reuse cached WAVs of MP3s but write no new ones.")(f)
-    f = click.option("--cache-dir", type=click.Path(file_okay=False), default="cache",
-                     show_default=True, help="Where decoded MP3s are cached as WAV.")(f)
-    f = click.option("--feature-cache", type=click.Path(file_okay=False),
-                     default="feature_cache", show_default=True,
-                     help="Where feature matrices are cached (.npy).")(f)
-    return f
-
-
-def _cache_config(cache_dir, feature_cache, no_cache_wav):
-    from pathlib import Path
-
-    from .extraction import CacheConfig
-
-    return CacheConfig(feature_dir=Path(feature_cache), wav_dir=Path(cache_dir),
-                       write_wav=not no_cache_wav)
-
-
-def _model_option(f):
-    return click.option("--model", "model_path", type=click.Path(dir_okay=False),
-                        default=_DEFAULT_MODEL, show_default=True,
-                        help="Speaker model file (.npz).")(f)
-
-
-def _threshold_option(f):
-    return click.option("--threshold", type=click.FloatRange(0, 1), default=0.8,
-                        show_default=True,
-                        help="Confidence needed to name a speaker; below it: unknown.")(f)
-
-
-def _report_failures(failures, what="files"):
-    """Print per-file failures to stderr; exit status 1 when there were any."""
-    for path, message in failures:
-        message = str(message)
-        click.echo(f"Error: {message if message.startswith(str(path)) else f'{path}: {message}'}",
-                   err=True)
-    if failures:
-        click.echo(f"{len(failures)} {what} failed.", err=True)
-        sys.exit(1)
-
-
-@cli.command()
+@click.command()
 @click.argument("file_list", required=False, default="train_files.txt",
                 type=click.Path(dir_okay=False))
-@_model_option
-@_threshold_option
+@model_option
+@threshold_option
 @click.option("--burn-in-limit", type=click.IntRange(min=0), default=None,
               help="Files learned before the normal new-speaker rule applies "
                    "[default: 20% of the list, 10..50].")
@@ -136,7 +35,7 @@ def _report_failures(failures, what="files"):
 @click.option("--wait", "lock_timeout", type=click.FloatRange(min=0), default=0.0,
               help="Seconds to wait for another run holding the model (default: fail at once).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's report as JSON.")
-@_cache_options
+@cache_options
 @click.pass_obj
 def train(obj, file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
           update_epochs, seed, features, retrain, target_list, lock_timeout, as_json, cache_dir,
@@ -152,8 +51,8 @@ def train(obj, file_list, model_path, threshold, burn_in_limit, max_speakers, ep
     """
     from pathlib import Path
 
-    from .config import FeatureConfig
-    from .training import TrainConfig, train as train_model
+    from ..config import FeatureConfig
+    from ..training import TrainConfig, train as train_model
 
     cfg = TrainConfig(threshold=threshold, burn_in_limit=burn_in_limit,
                       max_speakers=max_speakers, epochs=epochs, update_epochs=update_epochs,
@@ -163,7 +62,7 @@ def train(obj, file_list, model_path, threshold, burn_in_limit, max_speakers, ep
     with Progress(obj["quiet"]) as progress:
         report = train_model(file_list, model_path, cfg, target_list=target_list,
                              feature_config=FeatureConfig(kind=features) if features else None,
-                             cache=_cache_config(cache_dir, feature_cache, no_cache_wav),
+                             cache=cache_config(cache_dir, feature_cache, no_cache_wav),
                              hook=progress)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
@@ -174,23 +73,17 @@ def train(obj, file_list, model_path, threshold, burn_in_limit, max_speakers, ep
         click.echo(f"learned {len(report.learned)} file(s), skipped {report.skipped} already "
                    f"learned, {len(report.new_speakers)} new speaker(s); model: "
                    f"{report.model_path}", err=True)
-    _report_failures(report.failures)
+    report_failures(report.failures)
 
 
-def _load_speaker_model(model_path):
-    from .persistence import load_model
-
-    return load_model(model_path)
-
-
-@cli.command()
+@click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@_model_option
-@_threshold_option
+@model_option
+@threshold_option
 @click.option("--list", "as_list", is_flag=True,
               help="Every speaker heard in each recording, with its share of the windows.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
-@_cache_options
+@cache_options
 @click.pass_obj
 def identify(obj, files, model_path, threshold, as_list, as_json, cache_dir, feature_cache,
              no_cache_wav):
@@ -200,13 +93,13 @@ def identify(obj, files, model_path, threshold, as_list, as_json, cache_dir, fea
     Example:
       streamz identify call.wav --threshold 0.8
     """
-    from .identification import identify_files
+    from ..identification import identify_files
 
-    model = _load_speaker_model(model_path)
+    model = load_speaker_model(model_path)
     with Progress(obj["quiet"]) as progress:
         results, failures = identify_files(
             model, files, threshold=threshold,
-            cache=_cache_config(cache_dir, feature_cache, no_cache_wav), hook=progress)
+            cache=cache_config(cache_dir, feature_cache, no_cache_wav), hook=progress)
     rows = []
     for r in results:
         row = {"file": str(r.path), "speaker": r.speaker, "best": r.best,
@@ -221,21 +114,21 @@ def identify(obj, files, model_path, threshold, as_list, as_json, cache_dir, fea
         click.echo(f"{row['file']}\t{row['speaker']}\t{row['confidence']:.3f}")
         for s in row.get("speakers", ()):
             click.echo(f"  {s['speaker']}\t{s['share']:.1%}\t({s['windows']} windows)")
-    _report_failures(failures)
+    report_failures(failures)
 
 
-@cli.command(name="eval")
+@click.command(name="eval")
 @click.argument("file_list", required=False, default="target_files.txt",
                 type=click.Path(dir_okay=False))
-@_model_option
-@_threshold_option
+@model_option
+@threshold_option
 @click.option("--eval-split", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=None,
               help="Instead: hold out this fraction of FILE_LIST's labelled files, train a "
                    "temporary model on the rest (the saved model is untouched) and score it.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
-@_cache_options
+@cache_options
 @click.pass_obj
 def evaluate_cmd(obj, file_list, model_path, threshold, eval_split, seed, as_json, cache_dir,
                  feature_cache, no_cache_wav):
@@ -248,21 +141,21 @@ def evaluate_cmd(obj, file_list, model_path, threshold, eval_split, seed, as_jso
     Example:
       streamz eval target_files.txt --json
     """
-    from .evaluation import evaluate_list, evaluate_split
+    from ..evaluation import evaluate_list, evaluate_split
 
-    cache = _cache_config(cache_dir, feature_cache, no_cache_wav)
+    cache = cache_config(cache_dir, feature_cache, no_cache_wav)
     with Progress(obj["quiet"]) as progress:
         if eval_split is not None:
             report = evaluate_split(file_list, eval_split, threshold=threshold, seed=seed,
                                     cache=cache, hook=progress)
         else:
-            report = evaluate_list(_load_speaker_model(model_path), file_list,
+            report = evaluate_list(load_speaker_model(model_path), file_list,
                                    threshold=threshold, cache=cache, hook=progress)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         click.echo(_format_eval(report))
-    _report_failures(report.failures)
+    report_failures(report.failures)
 
 
 def _format_eval(report) -> str:
@@ -289,18 +182,18 @@ def _format_eval(report) -> str:
 
 
 def _labelled_paths(file_list):
-    from .ledger import read_ledger
+    from ..ledger import read_ledger
 
     entries = read_ledger(file_list)
     return [e.path for e in entries], [e.label for e in entries]
 
 
-@cli.command(name="check-embeddings")
+@click.command(name="check-embeddings")
 @click.argument("file_list", required=False, default="train_files.txt",
                 type=click.Path(dir_okay=False))
-@_model_option
+@model_option
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
-@_cache_options
+@cache_options
 @click.pass_obj
 def check_embeddings(obj, file_list, model_path, as_json, cache_dir, feature_cache, no_cache_wav):
     """How well the model's speaker embeddings separate the labelled files of FILE_LIST.
@@ -311,14 +204,14 @@ def check_embeddings(obj, file_list, model_path, as_json, cache_dir, feature_cac
     Example:
       streamz check-embeddings train_files.txt
     """
-    from .speaker_space import file_embeddings, separation
+    from ..speaker_space import file_embeddings, separation
 
-    model = _load_speaker_model(model_path)
+    model = load_speaker_model(model_path)
     paths, labels = _labelled_paths(file_list)
     keep = [i for i, label in enumerate(labels) if label is not None]
     with Progress(obj["quiet"]) as progress:
         emb, ok, failures = file_embeddings(model, [paths[i] for i in keep],
-                                            cache=_cache_config(cache_dir, feature_cache,
+                                            cache=cache_config(cache_dir, feature_cache,
                                                                 no_cache_wav), hook=progress)
     stats = separation(emb, [labels[keep[i]] for i in ok])
     if as_json:
@@ -326,17 +219,17 @@ def check_embeddings(obj, file_list, model_path, as_json, cache_dir, feature_cac
     else:
         for key, value in stats.items():
             click.echo(f"{key}: {value if value is None or isinstance(value, int) else round(value, 4)}")
-    _report_failures(failures)
+    report_failures(failures)
 
 
-@cli.command(name="cluster-embeddings")
+@click.command(name="cluster-embeddings")
 @click.argument("k", type=click.IntRange(min=1))
 @click.argument("file_list", required=False, default="train_files.txt",
                 type=click.Path(dir_okay=False))
-@_model_option
+@model_option
 @click.option("--seed", type=int, default=0, show_default=True, help="k-means seed.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
-@_cache_options
+@cache_options
 @click.pass_obj
 def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, feature_cache,
                        no_cache_wav):
@@ -346,13 +239,13 @@ def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, 
     Example:
       streamz cluster-embeddings 4 unlabelled_files.txt
     """
-    from .speaker_space import cluster, file_embeddings
+    from ..speaker_space import cluster, file_embeddings
 
-    model = _load_speaker_model(model_path)
+    model = load_speaker_model(model_path)
     paths, labels = _labelled_paths(file_list)
     with Progress(obj["quiet"]) as progress:
         emb, ok, failures = file_embeddings(model, paths, hook=progress,
-                                            cache=_cache_config(cache_dir, feature_cache,
+                                            cache=cache_config(cache_dir, feature_cache,
                                                                 no_cache_wav))
     assignment = cluster(emb, k, seed=seed)
     rows = [{"file": str(paths[i]), "cluster": int(c), "label": labels[i]}
@@ -362,10 +255,10 @@ def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, 
     else:
         for row in rows:
             click.echo(f"{row['file']}\t{row['cluster']}" + (f"\t{row['label']}" if row["label"] else ""))
-    _report_failures(failures)
+    report_failures(failures)
 
 
-@cli.command()
+@click.command()
 @click.argument("name")
 @click.argument("audio", type=click.Path(dir_okay=False))
 @click.option("--segment", "segments", multiple=True, metavar="START-END",
@@ -375,14 +268,14 @@ def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, 
 @click.option("--speaker", default=None, help="Speaker label in --rttm (e.g. SPEAKER_01).")
 @click.option("--list", "list_path", type=click.Path(dir_okay=False), default="train_files.txt",
               show_default=True, help="Training list the recording is added to.")
-@_model_option
+@model_option
 @click.option("--enroll-dir", type=click.Path(file_okay=False), default=None,
               help="Where excerpts are saved [default: enrolled/ beside the list].")
 @click.option("--train/--no-train", "do_train", default=True, show_default=True,
               help="Learn the list's new entries right away.")
 @click.option("--wait", "lock_timeout", type=click.FloatRange(min=0), default=0.0,
               help="Seconds to wait for another run holding the model.")
-@_cache_options
+@cache_options
 @click.pass_obj
 def enroll(obj, name, audio, segments, rttm, speaker, list_path, model_path, enroll_dir,
            do_train, lock_timeout, cache_dir, feature_cache, no_cache_wav):
@@ -399,8 +292,8 @@ def enroll(obj, name, audio, segments, rttm, speaker, list_path, model_path, enr
     """
     from pathlib import Path
 
-    from .enrollment import enroll as enroll_speaker, parse_range, speaker_turns
-    from .training import TrainConfig, train as train_model
+    from ..enrollment import enroll as enroll_speaker, parse_range, speaker_turns
+    from ..training import TrainConfig, train as train_model
 
     if segments and rttm:
         raise click.UsageError("use either --segment or --rttm, not both")
@@ -415,14 +308,7 @@ def enroll(obj, name, audio, segments, rttm, speaker, list_path, model_path, enr
     if do_train:
         with Progress(obj["quiet"]) as progress:
             report = train_model(list_path, model_path, TrainConfig(lock_timeout=lock_timeout),
-                                 cache=_cache_config(cache_dir, feature_cache, no_cache_wav),
+                                 cache=cache_config(cache_dir, feature_cache, no_cache_wav),
                                  target_list=None, hook=progress)
         click.echo(f"learned {len(report.learned)} file(s); model: {report.model_path}", err=True)
-        _report_failures(report.failures)
-
-# Commands defined in their own modules register themselves on ``cli`` when imported.
-from . import _cli_diarization  # noqa: E402,F401
-
-
-def main():
-    cli(prog_name="streamz")
+        report_failures(report.failures)

@@ -1,0 +1,93 @@
+"""Options and output helpers shared by the command modules of the CLI."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+DEFAULT_MODEL = "models/model.npz"
+
+
+class Progress:
+    """A stderr progress bar driven by the library's ``hook(step, completed=, total=)`` calls."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self._bar = None
+        self._step = None
+
+    def __call__(self, step, artifact=None, total=None, completed=None):
+        if self.quiet or total is None or completed is None:
+            return
+        if step != self._step:
+            self.close()
+            self._step = step
+            self._bar = click.progressbar(length=total, label=step, file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(completed - self._bar.pos)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def cache_options(f):
+    """``--cache-dir``, ``--feature-cache`` and ``--no-cache-wav``."""
+    f = click.option("--no-cache-wav", is_flag=True,
+                     help="Reuse cached WAVs of MP3s but write no new ones.")(f)
+    f = click.option("--cache-dir", type=click.Path(file_okay=False), default="cache",
+                     show_default=True, help="Where decoded MP3s are cached as WAV.")(f)
+    f = click.option("--feature-cache", type=click.Path(file_okay=False),
+                     default="feature_cache", show_default=True,
+                     help="Where feature matrices are cached (.npy).")(f)
+    return f
+
+
+def cache_config(cache_dir, feature_cache, no_cache_wav):
+    """The library's CacheConfig from the values of :func:`cache_options`."""
+    from pathlib import Path
+
+    from ..extraction import CacheConfig
+
+    return CacheConfig(feature_dir=Path(feature_cache), wav_dir=Path(cache_dir),
+                       write_wav=not no_cache_wav)
+
+
+def model_option(f):
+    """``--model``: the speaker model file."""
+    return click.option("--model", "model_path", type=click.Path(dir_okay=False),
+                        default=DEFAULT_MODEL, show_default=True,
+                        help="Speaker model file (.npz).")(f)
+
+
+def threshold_option(f):
+    """``--threshold``: the confidence needed to name a speaker."""
+    return click.option("--threshold", type=click.FloatRange(0, 1), default=0.8,
+                        show_default=True,
+                        help="Confidence needed to name a speaker; below it: unknown.")(f)
+
+
+def load_speaker_model(model_path):
+    """The speaker model at ``model_path`` (library errors propagate)."""
+    from ..persistence import load_model
+
+    return load_model(model_path)
+
+
+def report_failures(failures, what="files"):
+    """Print per-file failures to stderr; exit status 1 when there were any."""
+    for path, message in failures:
+        message = str(message)
+        click.echo(f"Error: {message if message.startswith(str(path)) else f'{path}: {message}'}",
+                   err=True)
+    if failures:
+        click.echo(f"{len(failures)} {what} failed.", err=True)
+        sys.exit(1)
