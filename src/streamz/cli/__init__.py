@@ -2,36 +2,37 @@
 
 from __future__ import annotations
 
-import logging
-import sys
-
 import click
 
 from ..errors import StreamzError
+from ._shared import verbosity_options
 from .diarization import diarize, models, score
 from .speaker_id import check_embeddings, cluster_embeddings, enroll, evaluate_cmd, identify, train
 
 
+#: Exit status of a run stopped by Ctrl-C (128 + SIGINT), the shell convention.
+EXIT_INTERRUPTED = 130
+
+
 class _Group(click.Group):
-    """Maps library errors to ``Error: ...`` with exit status 1."""
+    """Maps library errors to ``Error: ...`` (exit 1) and Ctrl-C to exit status 130."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except StreamzError as e:
             raise click.ClickException(str(e)) from e
+        except KeyboardInterrupt:
+            # every write is atomic: an interrupted run leaves no partial file behind
+            click.echo("\nInterrupted.", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="streamz")
-@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-@click.pass_context
-def cli(ctx, verbose, quiet):
+@verbosity_options
+def cli():
     """StreamZ: incremental speaker identification and speaker diarization."""
-    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    ctx.obj = {"quiet": quiet}
 
 
 # speaker identification

@@ -2,18 +2,55 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
 
 DEFAULT_MODEL = "models/model.npz"
+_QUIET, _VERBOSE = "streamz.quiet", "streamz.verbose"
+
+
+def _set_quiet(ctx, param, value):
+    if value:
+        ctx.meta[_QUIET] = True
+
+
+def _set_verbose(ctx, param, value):
+    # ctx.meta is shared by the group and the command: -v counts wherever it is given
+    ctx.meta[_VERBOSE] = ctx.meta.get(_VERBOSE, 0) + value
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(
+        [logging.WARNING, logging.INFO, logging.DEBUG][min(ctx.meta[_VERBOSE], 2)])
+
+
+def verbosity_options(f):
+    """``-q/--quiet`` and ``-v/--verbose``, accepted before or after the command name."""
+    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
+                     help="No progress bars or notices: results, warnings and errors only.")(f)
+    return click.option("-v", "--verbose", count=True, expose_value=False,
+                        callback=_set_verbose, help="More logging on stderr (-vv for debug).")(f)
+
+
+def is_quiet() -> bool:
+    """Whether ``-q`` was given, before or after the command name."""
+    return click.get_current_context().meta.get(_QUIET, False)
+
+
+def notice(message: str) -> None:
+    """Tell the user what a run did, on stderr, unless ``-q``."""
+    if not is_quiet():
+        click.echo(message, err=True)
 
 
 class Progress:
-    """A stderr progress bar driven by the library's ``hook(step, completed=, total=)`` calls."""
+    """A stderr progress bar driven by the library's ``hook(step, completed=, total=)`` calls.
 
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
+    Silent under ``-q``.
+    """
+
+    def __init__(self):
+        self.quiet = is_quiet()
         self._bar = None
         self._step = None
 
@@ -82,12 +119,17 @@ def load_speaker_model(model_path):
     return load_model(model_path)
 
 
-def report_failures(failures, what="files"):
+def plural(n: int, noun: str) -> str:
+    """``"1 file"``, ``"3 files"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def report_failures(failures):
     """Print per-file failures to stderr; exit status 1 when there were any."""
     for path, message in failures:
         message = str(message)
         click.echo(f"Error: {message if message.startswith(str(path)) else f'{path}: {message}'}",
                    err=True)
     if failures:
-        click.echo(f"{len(failures)} {what} failed.", err=True)
+        click.echo(f"{plural(len(failures), 'file')} failed.", err=True)
         sys.exit(1)

@@ -7,10 +7,12 @@ import json
 import click
 
 from ..errors import StreamzError
-from ._shared import DEFAULT_MODEL, Progress, load_speaker_model, report_failures
+from ._shared import (DEFAULT_MODEL, Progress, load_speaker_model, report_failures,
+                      verbosity_options)
 
 
 @click.command()
+@verbosity_options
 @click.argument("reference", type=click.Path(dir_okay=False))
 @click.argument("hypothesis", type=click.Path(dir_okay=False))
 @click.option("--uem", type=click.Path(dir_okay=False),
@@ -60,6 +62,7 @@ def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
 
 
 @click.command()
+@verbosity_options
 @click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=None,
               help="Write one AUDIO_STEM.rttm per input here instead of RTTM on stdout.")
@@ -84,8 +87,7 @@ def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
               show_default=True, help="Speaker model for --identify.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True,
               help="Confidence needed by --identify to name a speaker.")
-@click.pass_obj
-def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fast, exclusive,
+def diarize(audio, output_dir, num_speakers, min_speakers, max_speakers, fast, exclusive,
             models_dir, threads, as_json, identify, model_path, threshold):
     """Who spoke when: write RTTM for each AUDIO file.
 
@@ -118,7 +120,7 @@ def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fa
     models = load_models(models_dir, runtime)
     namer = _speaker_namer(model_path, threshold) if identify else None
     failures, results = [], []
-    with Progress(obj["quiet"]) as progress:
+    with Progress() as progress:
         for path, result in diarize_many(audio, models=models, config=config, runtime=runtime,
                                          hook=progress):
             if isinstance(result, StreamzError):
@@ -165,6 +167,7 @@ def _speaker_namer(model_path, threshold):
 
 
 @click.command()
+@verbosity_options
 @click.option("--models-dir", type=click.Path(file_okay=False), default=None,
               help="Models folder (default: $STREAMZ_MODELS_DIR, else the bundled models).")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")

@@ -7,10 +7,11 @@ import json
 import click
 
 from ._shared import (Progress, cache_config, cache_options, load_speaker_model, model_option,
-                      report_failures, threshold_option)
+                      notice, report_failures, threshold_option, verbosity_options)
 
 
 @click.command()
+@verbosity_options
 @click.argument("file_list", required=False, default="train_files.txt",
                 type=click.Path(dir_okay=False))
 @model_option
@@ -36,8 +37,7 @@ from ._shared import (Progress, cache_config, cache_options, load_speaker_model,
               help="Seconds to wait for another run holding the model (default: fail at once).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's report as JSON.")
 @cache_options
-@click.pass_obj
-def train(obj, file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
+def train(file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
           update_epochs, seed, features, retrain, target_list, lock_timeout, as_json, cache_dir,
           feature_cache, no_cache_wav):
     """Learn the new files of FILE_LIST (lines: path[,label]).
@@ -59,7 +59,7 @@ def train(obj, file_list, model_path, threshold, burn_in_limit, max_speakers, ep
                       seed=seed, retrain=retrain, lock_timeout=lock_timeout)
     if target_list is None:
         target_list = Path(file_list).parent / "target_files.txt"
-    with Progress(obj["quiet"]) as progress:
+    with Progress() as progress:
         report = train_model(file_list, model_path, cfg, target_list=target_list,
                              feature_config=FeatureConfig(kind=features) if features else None,
                              cache=cache_config(cache_dir, feature_cache, no_cache_wav),
@@ -70,13 +70,14 @@ def train(obj, file_list, model_path, threshold, burn_in_limit, max_speakers, ep
         for path, label, confidence, is_new in report.assigned:
             how = "new speaker" if is_new else f"confidence {confidence:.2f}"
             click.echo(f"{path}\t{label}\t({how})")
-        click.echo(f"learned {len(report.learned)} file(s), skipped {report.skipped} already "
-                   f"learned, {len(report.new_speakers)} new speaker(s); model: "
-                   f"{report.model_path}", err=True)
+        notice(f"learned {len(report.learned)} file(s), skipped {report.skipped} already "
+               f"learned, {len(report.new_speakers)} new speaker(s); model: "
+               f"{report.model_path}")
     report_failures(report.failures)
 
 
 @click.command()
+@verbosity_options
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @model_option
 @threshold_option
@@ -84,8 +85,7 @@ def train(obj, file_list, model_path, threshold, burn_in_limit, max_speakers, ep
               help="Every speaker heard in each recording, with its share of the windows.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @cache_options
-@click.pass_obj
-def identify(obj, files, model_path, threshold, as_list, as_json, cache_dir, feature_cache,
+def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_cache,
              no_cache_wav):
     """Say who speaks in each FILE (or "unknown").
 
@@ -96,7 +96,7 @@ def identify(obj, files, model_path, threshold, as_list, as_json, cache_dir, fea
     from ..identification import identify_files
 
     model = load_speaker_model(model_path)
-    with Progress(obj["quiet"]) as progress:
+    with Progress() as progress:
         results, failures = identify_files(
             model, files, threshold=threshold,
             cache=cache_config(cache_dir, feature_cache, no_cache_wav), hook=progress)
@@ -118,6 +118,7 @@ def identify(obj, files, model_path, threshold, as_list, as_json, cache_dir, fea
 
 
 @click.command(name="eval")
+@verbosity_options
 @click.argument("file_list", required=False, default="target_files.txt",
                 type=click.Path(dir_okay=False))
 @model_option
@@ -129,8 +130,7 @@ def identify(obj, files, model_path, threshold, as_list, as_json, cache_dir, fea
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @cache_options
-@click.pass_obj
-def evaluate_cmd(obj, file_list, model_path, threshold, eval_split, seed, as_json, cache_dir,
+def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, cache_dir,
                  feature_cache, no_cache_wav):
     """Accuracy of the model on a labelled list (default target_files.txt).
 
@@ -144,7 +144,7 @@ def evaluate_cmd(obj, file_list, model_path, threshold, eval_split, seed, as_jso
     from ..evaluation import evaluate_list, evaluate_split
 
     cache = cache_config(cache_dir, feature_cache, no_cache_wav)
-    with Progress(obj["quiet"]) as progress:
+    with Progress() as progress:
         if eval_split is not None:
             report = evaluate_split(file_list, eval_split, threshold=threshold, seed=seed,
                                     cache=cache, hook=progress)
@@ -189,13 +189,13 @@ def _labelled_paths(file_list):
 
 
 @click.command(name="check-embeddings")
+@verbosity_options
 @click.argument("file_list", required=False, default="train_files.txt",
                 type=click.Path(dir_okay=False))
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @cache_options
-@click.pass_obj
-def check_embeddings(obj, file_list, model_path, as_json, cache_dir, feature_cache, no_cache_wav):
+def check_embeddings(file_list, model_path, as_json, cache_dir, feature_cache, no_cache_wav):
     """How well the model's speaker embeddings separate the labelled files of FILE_LIST.
 
     Prints the mean intra- and inter-speaker cosine similarity and the silhouette score.
@@ -209,7 +209,7 @@ def check_embeddings(obj, file_list, model_path, as_json, cache_dir, feature_cac
     model = load_speaker_model(model_path)
     paths, labels = _labelled_paths(file_list)
     keep = [i for i, label in enumerate(labels) if label is not None]
-    with Progress(obj["quiet"]) as progress:
+    with Progress() as progress:
         emb, ok, failures = file_embeddings(model, [paths[i] for i in keep],
                                             cache=cache_config(cache_dir, feature_cache,
                                                                 no_cache_wav), hook=progress)
@@ -223,6 +223,7 @@ def check_embeddings(obj, file_list, model_path, as_json, cache_dir, feature_cac
 
 
 @click.command(name="cluster-embeddings")
+@verbosity_options
 @click.argument("k", type=click.IntRange(min=1))
 @click.argument("file_list", required=False, default="train_files.txt",
                 type=click.Path(dir_okay=False))
@@ -230,8 +231,7 @@ def check_embeddings(obj, file_list, model_path, as_json, cache_dir, feature_cac
 @click.option("--seed", type=int, default=0, show_default=True, help="k-means seed.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @cache_options
-@click.pass_obj
-def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, feature_cache,
+def cluster_embeddings(k, file_list, model_path, seed, as_json, cache_dir, feature_cache,
                        no_cache_wav):
     """Group the files of FILE_LIST into K clusters of similar voices (k-means).
 
@@ -243,7 +243,7 @@ def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, 
 
     model = load_speaker_model(model_path)
     paths, labels = _labelled_paths(file_list)
-    with Progress(obj["quiet"]) as progress:
+    with Progress() as progress:
         emb, ok, failures = file_embeddings(model, paths, hook=progress,
                                             cache=cache_config(cache_dir, feature_cache,
                                                                 no_cache_wav))
@@ -259,6 +259,7 @@ def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, 
 
 
 @click.command()
+@verbosity_options
 @click.argument("name")
 @click.argument("audio", type=click.Path(dir_okay=False))
 @click.option("--segment", "segments", multiple=True, metavar="START-END",
@@ -276,8 +277,7 @@ def cluster_embeddings(obj, k, file_list, model_path, seed, as_json, cache_dir, 
 @click.option("--wait", "lock_timeout", type=click.FloatRange(min=0), default=0.0,
               help="Seconds to wait for another run holding the model.")
 @cache_options
-@click.pass_obj
-def enroll(obj, name, audio, segments, rttm, speaker, list_path, model_path, enroll_dir,
+def enroll(name, audio, segments, rttm, speaker, list_path, model_path, enroll_dir,
            do_train, lock_timeout, cache_dir, feature_cache, no_cache_wav):
     """Enrol speaker NAME from AUDIO (all of it, time ranges, or one speaker's turns).
 
@@ -304,11 +304,11 @@ def enroll(obj, name, audio, segments, rttm, speaker, list_path, model_path, enr
         ranges = speaker_turns(rttm, speaker, uri=Path(audio).stem)
     listed = enroll_speaker(name, audio, list_path=list_path, model_path=model_path,
                             ranges=ranges, enroll_dir=enroll_dir, lock_timeout=lock_timeout)
-    click.echo(f"added {listed},{name} to {list_path}", err=True)
+    notice(f"added {listed},{name} to {list_path}")
     if do_train:
-        with Progress(obj["quiet"]) as progress:
+        with Progress() as progress:
             report = train_model(list_path, model_path, TrainConfig(lock_timeout=lock_timeout),
                                  cache=cache_config(cache_dir, feature_cache, no_cache_wav),
                                  target_list=None, hook=progress)
-        click.echo(f"learned {len(report.learned)} file(s); model: {report.model_path}", err=True)
+        notice(f"learned {len(report.learned)} file(s); model: {report.model_path}")
         report_failures(report.failures)
