@@ -112,9 +112,9 @@ def evaluate_list(model, list_path, *, threshold: float, cache=None, hook=None) 
     from .identification import identify_files
     from .ledger import read_ledger
 
-    entries = [e for e in read_ledger(list_path) if e.label is not None]
+    entries = [e for e in read_ledger(list_path, allow_empty=False) if e.label is not None]
     if not entries:
-        raise LedgerError(f"{list_path}: no labelled files to evaluate")
+        raise LedgerError(f"{list_path}: no labelled files to evaluate (lines: path,label)")
     results, failures = identify_files(model, [e.path for e in entries], threshold=threshold,
                                        cache=cache or CacheConfig(), hook=hook)
     truth = {e.path: e.label for e in entries}
@@ -137,7 +137,7 @@ def evaluate_split(list_path, fraction: float, *, threshold: float, seed: int = 
     from .persistence import load_model
     from .training import TrainConfig, train
 
-    entries = [e for e in read_ledger(list_path) if e.label is not None]
+    entries = [e for e in read_ledger(list_path, allow_empty=False) if e.label is not None]
     rng = np.random.default_rng(seed)
     held_out, kept = [], []
     for label in sorted({e.label for e in entries}):

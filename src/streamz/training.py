@@ -105,8 +105,9 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
     # The classifier's matrices are small: one BLAS thread is faster than several fighting.
     lock = model_path.with_name(model_path.name + ".lock")
     with threadpool_limits(limits=1, user_api="blas"), file_lock(lock, timeout=cfg.lock_timeout):
-        entries = read_ledger(list_path)
-        model = None if cfg.retrain or not model_path.exists() else load_model(model_path)
+        fresh = cfg.retrain or not model_path.exists()
+        entries = read_ledger(list_path, allow_empty=not fresh)  # a new model needs files
+        model = None if fresh else load_model(model_path)
         if model is None:
             model = SpeakerModel(
                 classifier=SpeakerClassifier(hidden_sizes=tuple(cfg.hidden_sizes),
@@ -144,8 +145,8 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
         if target_list is not None and Path(target_list).exists():
             report.targets_removed = _refresh_targets(Path(target_list), model)
     if not model.speakers:
-        raise StreamzError(f"{list_path}: nothing could be learned "
-                           f"({len(report.failures)} of {len(entries)} files failed)")
+        raise StreamzError(f"{list_path}: nothing could be learned: every listed file failed "
+                           f"({len(report.failures)} of {len(entries)})")
     return report
 
 

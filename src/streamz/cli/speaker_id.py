@@ -184,7 +184,7 @@ def _format_eval(report) -> str:
 def _labelled_paths(file_list):
     from ..ledger import read_ledger
 
-    entries = read_ledger(file_list)
+    entries = read_ledger(file_list, allow_empty=False)
     return [e.path for e in entries], [e.label for e in entries]
 
 
