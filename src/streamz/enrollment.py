@@ -14,7 +14,6 @@ from .audio import load_audio
 from .config import SAMPLE_RATE
 from .errors import ConfigError, StreamzError
 from .ledger import append_entry
-from .persistence import normalize_model_path
 
 #: Less speech than this cannot make a speaker profile.
 MIN_ENROLL_SECONDS = 1.0
@@ -116,7 +115,7 @@ def enroll(name: str, audio: os.PathLike | str, *, list_path: os.PathLike | str,
     elif y.size < MIN_ENROLL_SECONDS * SAMPLE_RATE:
         raise StreamzError(f"{audio}: lasts {y.size / SAMPLE_RATE:.2f} s; at least "
                            f"{MIN_ENROLL_SECONDS} s is needed to enrol a speaker")
-    model_path = normalize_model_path(model_path)
+    model_path = Path(model_path)
     with file_lock(model_path.with_name(model_path.name + ".lock"), timeout=lock_timeout):
         append_entry(list_path, listed, name)
     return listed

@@ -18,7 +18,7 @@ from .errors import AudioLoadError, ConfigError, FeatureError, StreamzError
 from .extraction import CacheConfig, FeatureExtractor, FileFeatures, content_hash
 from .identification import speaker_confidences
 from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
-from .persistence import SpeakerModel, load_model, normalize_model_path, save_model
+from .persistence import SpeakerModel, check_model_path, load_model, save_model
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,8 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
     ------
     LedgerError, LockError, ModelFormatError, StreamzError
     """
-    model_path = normalize_model_path(model_path)
+    model_path = Path(model_path)
+    check_model_path(model_path)
     hook = hook or (lambda *a, **k: None)
     # The classifier's matrices are small: one BLAS thread is faster than several fighting.
     lock = model_path.with_name(model_path.name + ".lock")
