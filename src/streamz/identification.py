@@ -30,6 +30,7 @@ class Identification:
     confidence: float            # confidence in ``best``
     proba: np.ndarray            # (n_speakers,) file-level confidences
     window_proba: np.ndarray     # (n_windows, n_speakers)
+    sha256: str = ""             # content hash of the file
 
     def speaker_shares(self, speakers: list[str], threshold: float) -> list[tuple[str, int, float]]:
         """Speakers heard in the recording, most windows first.
@@ -97,7 +98,7 @@ def identify_file(model: SpeakerModel, path: os.PathLike | str, *, threshold: fl
     name = model.speakers[best]
     return Identification(path=Path(path), speaker=name if confidence >= threshold else UNKNOWN,
                           best=name, confidence=confidence, proba=proba,
-                          window_proba=window_proba)
+                          window_proba=window_proba, sha256=feats.sha256)
 
 
 def identify_files(model: SpeakerModel, paths, *, threshold: float,

@@ -23,7 +23,7 @@ class LedgerEntry:
 
     line: int                  # 1-based line number in the list
     raw_path: str              # the path as written
-    path: Path                 # resolved: relative paths are taken from the list's folder
+    path: Path                 # relative paths are joined to the list's folder (as given)
     label: str | None          # speaker label (integer or name), None when unlabelled
 
 
@@ -105,7 +105,7 @@ def read_ledger(path: os.PathLike | str, *, allow_empty: bool = True) -> list[Le
         raise LedgerError(f"{path}: file list not found") from None
     except (OSError, UnicodeDecodeError) as e:
         raise LedgerError(f"{path}: cannot read file list ({e})") from e
-    base = path.resolve().parent
+    base = path.parent  # entries are then shown as the list's own path was given
     entries = []
     for number, line in enumerate(text.splitlines(), start=1):
         entry = parse_line(line, source=str(path), line=number, base=base)
@@ -149,10 +149,15 @@ def remove_lines(path: os.PathLike | str, numbers: set[int]) -> None:
                                     if i not in numbers))
 
 
-def append_entry(path: os.PathLike | str, audio: os.PathLike | str, label: str) -> None:
+def append_entry(path: os.PathLike | str, audio: os.PathLike | str, label: str) -> str:
     """Append ``audio,label`` to a list atomically (the list is created when missing).
 
     The audio path is written relative to the list's folder when it lies below it.
+
+    Returns
+    -------
+    str
+        The line appended, without its newline.
     """
     path = Path(path)
     if not _LABEL.match(label):
@@ -167,3 +172,4 @@ def append_entry(path: os.PathLike | str, audio: os.PathLike | str, label: str) 
     if text and not text.endswith("\n"):
         text += "\n"
     atomic_write_text(path, f"{text}{shown},{label}\n")
+    return f"{shown},{label}"

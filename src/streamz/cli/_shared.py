@@ -43,6 +43,11 @@ def notice(message: str) -> None:
         click.echo(message, err=True)
 
 
+def warn(message: str) -> None:
+    """A warning on stderr, printed even under ``-q``."""
+    click.echo(f"Warning: {message}", err=True)
+
+
 class Progress:
     """A stderr progress bar driven by the library's ``hook(step, completed=, total=)`` calls.
 
@@ -55,7 +60,7 @@ class Progress:
         self._step = None
 
     def __call__(self, step, artifact=None, total=None, completed=None):
-        if self.quiet or total is None or completed is None:
+        if self.quiet or not total or completed is None:  # no bar for a step with no work
             return
         if step != self._step:
             self.close()

@@ -8,7 +8,7 @@ import click
 
 from ..errors import StreamzError
 from ._shared import (DEFAULT_MODEL, Progress, load_speaker_model, report_failures,
-                      verbosity_options)
+                      verbosity_options, warn)
 
 
 @click.command()
@@ -46,7 +46,7 @@ def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
         per_file, total = score_files(ref, hyp, uem=uem_map, collar=collar,
                                       skip_overlap=skip_overlap)
     for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
+        warn(str(w.message))
     if as_json:
         click.echo(json.dumps({"collar": collar, "skip_overlap": skip_overlap,
                                "files": {u: r.as_dict() for u, r in per_file.items()},

@@ -7,7 +7,8 @@ import json
 import click
 
 from ._shared import (Progress, cache_config, cache_options, load_speaker_model, model_option,
-                      notice, report_failures, threshold_option, verbosity_options)
+                      notice, plural, report_failures, threshold_option, verbosity_options,
+                      warn)
 
 
 @click.command()
@@ -70,10 +71,25 @@ def train(file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
         for path, label, confidence, is_new in report.assigned:
             how = "new speaker" if is_new else f"confidence {confidence:.2f}"
             click.echo(f"{path}\t{label}\t({how})")
-        notice(f"learned {len(report.learned)} file(s), skipped {report.skipped} already "
-               f"learned, {len(report.new_speakers)} new speaker(s); model: "
-               f"{report.model_path}")
+        _train_notices(report)
     report_failures(report.failures)
+
+
+def _train_notices(report) -> None:
+    """What a training run did, on stderr: files, new speakers, target lines removed."""
+    new = report.new_speakers
+    names = f" ({', '.join(new)})" if new else ""
+    notice(f"learned {plural(len(report.learned), 'file')}, skipped {report.skipped} already "
+           f"learned, {plural(len(new), 'new speaker')}{names}; model: {report.model_path}")
+    _removed_notice(report.target_list, report.targets_removed)
+
+
+def _removed_notice(target_list, removed) -> None:
+    """Say which lines of the evaluation list were removed because their audio is learned."""
+    if removed:
+        notice(f"removed {plural(len(removed), 'line')} from {target_list}, whose audio is now "
+               "learned (evaluation stays on unseen audio):"
+               + "".join(f"\n  {path}" for path in removed))
 
 
 @click.command()
@@ -155,15 +171,18 @@ def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, ca
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         click.echo(_format_eval(report))
-    report_failures(report.failures)
+    if report.learned_files:
+        warn(f"the model was trained on {len(report.learned_files)} of the {report.n_files} "
+             "files evaluated: these figures overstate its accuracy on new audio")
+    report_failures([(f["path"], f["error"]) for f in report.failures])
 
 
 def _format_eval(report) -> str:
     def pct(x):
         return "n/a" if x is None else f"{x:.3f}"
 
-    lines = [f"files: {report.n_files} ({report.n_known} known speaker, "
-             f"{report.n_unknown} unknown speaker)",
+    lines = [f"files: {report.n_files} (of known speakers: {report.n_known}, of unknown "
+             f"speakers: {report.n_unknown})",
              f"closed-set accuracy: {pct(report.accuracy)}",
              f"open-set accuracy @ {report.threshold}: {pct(report.open_set_accuracy)}",
              f"unknown rejected: {pct(report.unknown_rejection)}   known falsely rejected: "
