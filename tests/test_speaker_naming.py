@@ -76,7 +76,7 @@ def test_enroll_from_rttm_turns_then_identify(tmp_path, alice_bob_model):
     cache = ["--cache-dir", str(tmp_path / "c"), "--feature-cache", str(tmp_path / "f")]
     result = CliRunner().invoke(cli, [
         "-q", "enroll", "carol", str(EXAMPLES / "meeting.flac"), "--rttm",
-        str(EXAMPLES / "meeting.rttm"), "--speaker", "carol", "--list", str(lst),
+        str(EXAMPLES / "meeting.rttm"), "--speaker", "carol", "--train-list", str(lst),
         "--model", str(model), *cache])
     assert result.exit_code == 0, result.output
     lines = lst.read_text().splitlines()
@@ -95,7 +95,7 @@ def test_enroll_from_rttm_turns_then_identify(tmp_path, alice_bob_model):
 def test_enroll_errors(tmp_path, make_wav):
     clip = make_wav("short.wav", seconds=1.5)
     run = CliRunner().invoke
-    args = ["enroll", "x", str(clip), "--list", str(tmp_path / "l.txt"), "--model",
+    args = ["enroll", "x", str(clip), "--train-list", str(tmp_path / "l.txt"), "--model",
             str(tmp_path / "m.npz"), "--no-train"]
     result = run(cli, [*args, "--segment", "0.2-0.5"])
     assert result.exit_code == 1

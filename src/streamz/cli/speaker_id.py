@@ -277,17 +277,32 @@ def cluster_embeddings(k, file_list, model_path, seed, as_json, cache_dir, featu
     report_failures(failures)
 
 
+def _segments(ctx, param, values):
+    """``--segment START-END`` values as (start, end) pairs; a bad range is a usage error."""
+    from ..enrollment import parse_range
+    from ..errors import ConfigError
+
+    try:
+        return [parse_range(text) for text in values]
+    except ConfigError as e:
+        raise click.BadParameter(str(e)) from e
+
+
 @click.command()
 @verbosity_options
 @click.argument("name")
 @click.argument("audio", type=click.Path(dir_okay=False))
-@click.option("--segment", "segments", multiple=True, metavar="START-END",
+@click.option("--segment", "segments", multiple=True, metavar="START-END", callback=_segments,
               help="Use only this time range, in seconds (repeatable).")
 @click.option("--rttm", type=click.Path(dir_okay=False), default=None,
               help="Use the turns of --speaker in this RTTM (e.g. from streamz diarize).")
 @click.option("--speaker", default=None, help="Speaker label in --rttm (e.g. SPEAKER_01).")
-@click.option("--list", "list_path", type=click.Path(dir_okay=False), default="train_files.txt",
-              show_default=True, help="Training list the recording is added to.")
+@click.option("--train-list", "list_path", type=click.Path(dir_okay=False),
+              default="train_files.txt", show_default=True,
+              help="Training list the recording is added to.")
+@click.option("--target-list", type=click.Path(dir_okay=False), default=None,
+              help="Evaluation list whose lines naming AUDIO are removed "
+                   "[default: target_files.txt beside --train-list].")
 @model_option
 @click.option("--enroll-dir", type=click.Path(file_okay=False), default=None,
               help="Where excerpts are saved [default: enrolled/ beside the list].")
@@ -296,12 +311,14 @@ def cluster_embeddings(k, file_list, model_path, seed, as_json, cache_dir, featu
 @click.option("--wait", "lock_timeout", type=click.FloatRange(min=0), default=0.0,
               help="Seconds to wait for another run holding the model.")
 @cache_options
-def enroll(name, audio, segments, rttm, speaker, list_path, model_path, enroll_dir,
+def enroll(name, audio, segments, rttm, speaker, list_path, target_list, model_path, enroll_dir,
            do_train, lock_timeout, cache_dir, feature_cache, no_cache_wav):
-    """Enrol speaker NAME from AUDIO (all of it, time ranges, or one speaker's turns).
+    """Enrol speaker NAME from AUDIO.
 
-    The audio (or the excerpt, saved as WAV) is appended to the training list as
-    "path,NAME" and learned like any other training file.
+    All of AUDIO, time ranges of it, or one speaker's turns in an RTTM. The audio (or
+    the excerpt, saved as WAV) is appended to the training list as "path,NAME" and
+    learned like any other training file. Enrolling the same audio again adds nothing.
+    Lines of the evaluation list that name AUDIO are removed.
 
     \b
     Examples:
@@ -311,23 +328,32 @@ def enroll(name, audio, segments, rttm, speaker, list_path, model_path, enroll_d
     """
     from pathlib import Path
 
-    from ..enrollment import enroll as enroll_speaker, parse_range, speaker_turns
-    from ..training import TrainConfig, train as train_model
+    from ..enrollment import enroll as enroll_speaker
+    from ..enrollment import speaker_turns
+    from ..training import TrainConfig
+    from ..training import train as train_model
 
     if segments and rttm:
         raise click.UsageError("use either --segment or --rttm, not both")
     if (rttm is None) != (speaker is None):
         raise click.UsageError("--rttm and --speaker go together")
-    ranges = [parse_range(text) for text in segments] or None
+    ranges = segments or None
     if rttm is not None:
         ranges = speaker_turns(rttm, speaker, uri=Path(audio).stem)
-    listed = enroll_speaker(name, audio, list_path=list_path, model_path=model_path,
-                            ranges=ranges, enroll_dir=enroll_dir, lock_timeout=lock_timeout)
-    notice(f"added {listed},{name} to {list_path}")
+    if target_list is None:
+        target_list = Path(list_path).parent / "target_files.txt"
+    done = enroll_speaker(name, audio, list_path=list_path, model_path=model_path,
+                          ranges=ranges, enroll_dir=enroll_dir, target_list=target_list,
+                          lock_timeout=lock_timeout)
+    if done.added:
+        notice(f"added {done.line} to {list_path}")
+    else:
+        notice(f"{done.line}: already enrolled ({list_path}), nothing added")
+    _removed_notice(target_list, done.targets_removed)
     if do_train:
         with Progress() as progress:
             report = train_model(list_path, model_path, TrainConfig(lock_timeout=lock_timeout),
                                  cache=cache_config(cache_dir, feature_cache, no_cache_wav),
-                                 target_list=None, hook=progress)
-        notice(f"learned {len(report.learned)} file(s); model: {report.model_path}")
+                                 target_list=target_list, hook=progress)
+        _train_notices(report)
         report_failures(report.failures)
