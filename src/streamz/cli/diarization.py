@@ -31,7 +31,6 @@ def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
     Example:
         streamz score ref.rttm hyp.rttm --uem all.uem --collar 0.25
     """
-    import json
     import warnings
 
     from ..diarization.rttm import read_rttm
@@ -49,16 +48,22 @@ def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
         warn(str(w.message))
     if as_json:
         click.echo(json.dumps({"collar": collar, "skip_overlap": skip_overlap,
-                               "files": {u: r.as_dict() for u, r in per_file.items()},
-                               "total": total.as_dict()}, indent=2))
+                               "files": {u: _rounded(r.as_dict()) for u, r in per_file.items()},
+                               "total": _rounded(total.as_dict())}, indent=2))
         return
     width = max([len(u) for u in per_file] + [5])
     click.echo(f"{'file':<{width}}  {'DER%':>7}  {'missed%':>7}  {'FA%':>7}  {'conf%':>7}  "
                f"{'speech_s':>9}")
     for uri, r in list(per_file.items()) + [("TOTAL", total)]:
-        pct = (lambda x: 100 * x / r.total) if r.total else (lambda x: 0.0)
+        pct = (lambda x, t=r.total: 100 * x / t) if r.total else (lambda x: 0.0)
         click.echo(f"{uri:<{width}}  {100 * r.der:7.2f}  {pct(r.missed):7.2f}  "
                    f"{pct(r.false_alarm):7.2f}  {pct(r.confusion):7.2f}  {r.total:9.3f}")
+
+
+def _rounded(components: dict) -> dict:
+    """DER to 4 decimals (0.01 %), durations to the millisecond, as in RTTM."""
+    return {key: round(value, 4 if key == "der" else 3) if isinstance(value, float) else value
+            for key, value in components.items()}
 
 
 @click.command()
@@ -105,6 +110,8 @@ def diarize(audio, output_dir, num_speakers, min_speakers, max_speakers, fast, e
                                      DiarizationConfig, RuntimeConfig, SegmentationConfig)
     from ..diarization.rttm import write_rttm
 
+    _check_identify_options(identify)
+    _check_distinct_uris(audio)
     if num_speakers is not None and (min_speakers is not None or max_speakers is not None):
         raise click.UsageError("--num-speakers cannot be combined with --min/--max-speakers")
     if min_speakers and max_speakers and max_speakers < min_speakers:
@@ -145,6 +152,32 @@ def diarize(audio, output_dir, num_speakers, min_speakers, max_speakers, fast, e
     if as_json:
         click.echo(json.dumps(results, indent=2))
     report_failures(failures)
+
+
+def _check_identify_options(identify: bool) -> None:
+    """--model and --threshold mean nothing without --identify: say so rather than ignore them."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    given = [option for name, option in (("model_path", "--model"), ("threshold", "--threshold"))
+             if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE]
+    if given and not identify:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise click.UsageError(f"{' and '.join(given)} only {verb} with --identify")
+
+
+def _check_distinct_uris(audio) -> None:
+    """Two inputs must never share an output: refuse inputs that would get the same uri."""
+    from pathlib import Path
+
+    first = {}
+    for path in audio:
+        uri = Path(path).stem.replace(" ", "_") or "audio"  # as diarize_many names its results
+        if uri in first:
+            raise click.UsageError(f"{first[uri]} and {path} would both be uri {uri!r} (and "
+                                   f"{uri}.rttm with -o): diarize them in separate runs, or "
+                                   "rename one")
+        first[uri] = path
 
 
 def _speaker_namer(model_path, threshold):
