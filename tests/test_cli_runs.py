@@ -1,5 +1,6 @@
 """How a run reports itself: -q/-v anywhere, silence when there is nothing to do, Ctrl-C."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -83,3 +84,21 @@ def test_sigint_exits_130(tmp_path):
     assert process.wait(timeout=60) == 130
     assert rest.strip().endswith("Interrupted.")
     assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("threshold", ["0.5", "1.0"])
+def test_identify_list_shares_add_up(small_model, threshold):
+    folder, model = small_model
+    result = invoke("-q", "identify", folder / "bob1.wav", "--model", model, "--list",
+                    "--json", "--threshold", threshold, *cache_args(folder))
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)
+    assert sum(s["share"] for s in row["speakers"]) == pytest.approx(1.0, abs=1e-3)
+    if threshold == "1.0":  # no window is that sure: all of them are unknown
+        assert row["speakers"] == [{"speaker": "unknown", "windows": row["speakers"][0]["windows"],
+                                    "share": 1.0}]
+        text = invoke("-q", "identify", folder / "bob1.wav", "--model", model, "--list",
+                      "--threshold", threshold, *cache_args(folder)).stdout.splitlines()
+        assert text[1] == f"  best match: bob, confidence {row['confidence']:.3f}, below " \
+                          "--threshold 1.0"
+        assert text[2] == "  unknown\t100.0%\t(1 of 1 window: no speaker reaches 1.0)"

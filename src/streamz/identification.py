@@ -33,9 +33,10 @@ class Identification:
     sha256: str = ""             # content hash of the file
 
     def speaker_shares(self, speakers: list[str], threshold: float) -> list[tuple[str, int, float]]:
-        """Speakers heard in the recording, most windows first.
+        """Speakers heard in the recording, most windows first, then the unknown share.
 
-        A window counts for its best speaker when that confidence reaches ``threshold``.
+        A window counts for its best speaker when that confidence reaches ``threshold``,
+        otherwise for ``"unknown"`` (last, when there is any), so the shares add up to 1.
 
         Returns
         -------
@@ -46,7 +47,9 @@ class Identification:
         counts = np.bincount(best[confident], minlength=len(speakers))
         order = np.argsort(-counts, kind="stable")
         total = len(best)
-        return [(speakers[i], int(counts[i]), counts[i] / total) for i in order if counts[i]]
+        shares = [(speakers[i], int(counts[i]), counts[i] / total) for i in order if counts[i]]
+        unsure = int(total - confident.sum())
+        return shares + ([(UNKNOWN, unsure, unsure / total)] if unsure else [])
 
 
 def speaker_confidences(model: SpeakerModel, windows: np.ndarray, *, narrowband: bool = False):

@@ -98,12 +98,16 @@ def _removed_notice(target_list, removed) -> None:
 @model_option
 @threshold_option
 @click.option("--list", "as_list", is_flag=True,
-              help="Every speaker heard in each recording, with its share of the windows.")
+              help="Also list every speaker heard, with their share of the file's windows (a "
+                   "window below --threshold counts as unknown).")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @cache_options
 def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_cache,
              no_cache_wav):
     """Say who speaks in each FILE (or "unknown").
+
+    Prints one line per file: the file, the speaker (or "unknown" when the best match's
+    confidence is below --threshold) and that best match's confidence.
 
     \b
     Example:
@@ -128,9 +132,23 @@ def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_
         click.echo(json.dumps(rows, indent=2))
     for row in rows if not as_json else ():
         click.echo(f"{row['file']}\t{row['speaker']}\t{row['confidence']:.3f}")
-        for s in row.get("speakers", ()):
-            click.echo(f"  {s['speaker']}\t{s['share']:.1%}\t({s['windows']} windows)")
+        if as_list:
+            click.echo(_shares_text(row, threshold))
     report_failures(failures)
+
+
+def _shares_text(row: dict, threshold: float) -> str:
+    """The indented lines under a file in ``identify --list``."""
+    from ..identification import UNKNOWN
+
+    below = "" if row["confidence"] >= threshold else f", below --threshold {threshold}"
+    lines = [f"  best match: {row['best']}, confidence {row['confidence']:.3f}{below}"]
+    windows = sum(s["windows"] for s in row["speakers"])
+    for s in row["speakers"]:
+        why = f": no speaker reaches {threshold}" if s["speaker"] == UNKNOWN else ""
+        lines.append(f"  {s['speaker']}\t{s['share']:.1%}\t({s['windows']} of "
+                     f"{plural(windows, 'window')}{why})")
+    return "\n".join(lines)
 
 
 @click.command(name="eval")
