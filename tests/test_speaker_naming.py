@@ -120,3 +120,17 @@ def test_diarize_identify_names_known_speakers(alice_bob_model):
     assert {"alice", "bob"} <= names and "carol" not in names
     assert all(m["name"] is None or m["confidence"] >= 0.8 for m in out["speakers"])
     assert {s["speaker"] for s in out["segments"]} >= {"alice", "bob"}
+
+
+@pytest.mark.models
+def test_turns_of_a_merged_cluster_are_named_on_their_own(alice_bob_model):
+    """README: the turns of one cluster can carry different names (or the anonymous label)."""
+    reference = read_rttm(EXAMPLES / "meeting.rttm")["meeting"]
+    merged = {"alice": "SPEAKER_00", "carol": "SPEAKER_00", "bob": "SPEAKER_01"}
+    segments = [Segment(s.start, s.end, merged[s.label]) for s in reference]
+    named, _ = name_speakers(segments, load_audio(EXAMPLES / "meeting.flac"),
+                             load_model(alice_bob_model), threshold=0.8)
+    by_truth = {}
+    for truth, segment in zip(reference, named):
+        by_truth.setdefault(truth.label, set()).add(segment.label)
+    assert by_truth == {"alice": {"alice"}, "bob": {"bob"}, "carol": {"SPEAKER_00"}}

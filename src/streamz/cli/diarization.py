@@ -86,8 +86,9 @@ def _rounded(components: dict) -> dict:
               help="Model calls run in parallel, one ONNX Runtime thread each (0: one per core).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (segments per file) instead of RTTM.")
 @click.option("--identify", is_flag=True,
-              help="Name each speaker found after a speaker enrolled in --model, when the "
-                   "evidence reaches --threshold; others keep their SPEAKER_NN label.")
+              help="Name speakers after those enrolled in --model: a cluster, or a turn with "
+                   "1.5 s of its own evidence, takes a name that reaches --threshold; the "
+                   "rest keep their SPEAKER_NN label (see README).")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=DEFAULT_MODEL,
               show_default=True, help="Speaker model for --identify.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True,
