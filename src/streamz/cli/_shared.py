@@ -105,7 +105,7 @@ def cache_config(cache_dir, feature_cache, no_cache_wav):
 
 def model_option(f):
     """``--model``: the speaker model file."""
-    return click.option("--model", "model_path", type=click.Path(dir_okay=False),
+    return click.option("--model", "model_path", type=click.Path(),
                         default=DEFAULT_MODEL, show_default=True,
                         help="Speaker model file (.npz).")(f)
 

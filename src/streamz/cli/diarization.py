@@ -13,19 +13,20 @@ from ._shared import (DEFAULT_MODEL, Progress, load_speaker_model, report_failur
 
 @click.command()
 @verbosity_options
-@click.argument("reference", type=click.Path(dir_okay=False))
-@click.argument("hypothesis", type=click.Path(dir_okay=False))
-@click.option("--uem", type=click.Path(dir_okay=False),
+@click.argument("reference", type=click.Path())
+@click.argument("hypothesis", type=click.Path())
+@click.option("--uem", type=click.Path(),
               help="Scored regions (uri channel start end); default: extent of both RTTMs.")
 @click.option("--collar", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
               help="Seconds not scored around reference boundaries (collar/2 on each side).")
 @click.option("--skip-overlap", is_flag=True, help="Do not score overlapped reference speech.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
-    """Diarization error rate of HYPOTHESIS against REFERENCE (RTTM files).
+    """Score an RTTM against a reference (DER).
 
-    Prints missed speech, false alarm and speaker confusion per file and in total, after
-    the optimal one-to-one mapping of hypothesis to reference speakers.
+    Diarization error rate of HYPOTHESIS against REFERENCE (RTTM files). Prints missed
+    speech, false alarm and speaker confusion per file and in total, after the optimal
+    one-to-one mapping of hypothesis to reference speakers.
 
     \b
     Example:
@@ -68,7 +69,7 @@ def _rounded(components: dict) -> dict:
 
 @click.command()
 @verbosity_options
-@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("audio", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=None,
               help="Write one AUDIO_STEM.rttm per input here instead of RTTM on stdout.")
 @click.option("--num-speakers", type=click.IntRange(min=1), default=None,
@@ -89,7 +90,7 @@ def _rounded(components: dict) -> dict:
               help="Name speakers after those enrolled in --model: a cluster, or a turn with "
                    "1.5 s of its own evidence, takes a name that reaches --threshold; the "
                    "rest keep their SPEAKER_NN label (see README).")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False), default=DEFAULT_MODEL,
+@click.option("--model", "model_path", type=click.Path(), default=DEFAULT_MODEL,
               show_default=True, help="Speaker model for --identify.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True,
               help="Confidence needed by --identify to name a speaker.")
@@ -206,7 +207,9 @@ def _speaker_namer(model_path, threshold):
               help="Models folder (default: $STREAMZ_MODELS_DIR, else the bundled models).")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 def models(models_dir, as_json):
-    """List the diarization models, their licenses and sha256 status.
+    """List the diarization models and their licenses.
+
+    With each model's source, license and sha256 status.
 
     Exit status 1 when a listed model is missing or does not match its sha256.
 

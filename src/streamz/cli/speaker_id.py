@@ -14,7 +14,7 @@ from ._shared import (Progress, cache_config, cache_options, load_speaker_model,
 @click.command()
 @verbosity_options
 @click.argument("file_list", required=False, default="train_files.txt",
-                type=click.Path(dir_okay=False))
+                type=click.Path())
 @model_option
 @threshold_option
 @click.option("--burn-in-limit", type=click.IntRange(min=0), default=None,
@@ -32,7 +32,7 @@ from ._shared import (Progress, cache_config, cache_options, load_speaker_model,
                    "[default: embedding; an existing model keeps its own].")
 @click.option("--retrain", "--force", "retrain", is_flag=True,
               help="Forget the saved model and learn the whole list again.")
-@click.option("--target-list", type=click.Path(dir_okay=False), default=None,
+@click.option("--target-list", type=click.Path(), default=None,
               help="Evaluation list to refresh [default: target_files.txt beside FILE_LIST].")
 @click.option("--wait", "lock_timeout", type=click.FloatRange(min=0), default=0.0,
               help="Seconds to wait for another run holding the model (default: fail at once).")
@@ -41,8 +41,9 @@ from ._shared import (Progress, cache_config, cache_options, load_speaker_model,
 def train(file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
           update_epochs, seed, features, retrain, target_list, lock_timeout, as_json, cache_dir,
           feature_cache, no_cache_wav):
-    """Learn the new files of FILE_LIST (lines: path[,label]).
+    """Learn the new files of FILE_LIST.
 
+    FILE_LIST (default: train_files.txt) has one audio file per line, path[,label].
     Files already learned are skipped, so the command suits a cron job. Unlabelled files
     are matched to a known speaker or become a new one, and the label is written back.
 
@@ -94,7 +95,7 @@ def _removed_notice(target_list, removed) -> None:
 
 @click.command()
 @verbosity_options
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @model_option
 @threshold_option
 @click.option("--list", "as_list", is_flag=True,
@@ -154,7 +155,7 @@ def _shares_text(row: dict, threshold: float) -> str:
 @click.command(name="eval")
 @verbosity_options
 @click.argument("file_list", required=False, default="target_files.txt",
-                type=click.Path(dir_okay=False))
+                type=click.Path())
 @model_option
 @threshold_option
 @click.option("--eval-split", type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -166,9 +167,9 @@ def _shares_text(row: dict, threshold: float) -> str:
 @cache_options
 def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, cache_dir,
                  feature_cache, no_cache_wav):
-    """Accuracy of the model on a labelled list (default target_files.txt).
+    """Accuracy of the model on a labelled list.
 
-    Labels the model does not know (e.g. "unknown") are unknown speakers: they measure
+    FILE_LIST (default: target_files.txt) has lines path,label. Labels the model does not know (e.g. "unknown") are unknown speakers: they measure
     rejection and the known-vs-unknown AUC.
 
     \b
@@ -228,14 +229,16 @@ def _labelled_paths(file_list):
 @click.command(name="check-embeddings")
 @verbosity_options
 @click.argument("file_list", required=False, default="train_files.txt",
-                type=click.Path(dir_okay=False))
+                type=click.Path())
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @cache_options
 def check_embeddings(file_list, model_path, as_json, cache_dir, feature_cache, no_cache_wav):
-    """How well the model's speaker embeddings separate the labelled files of FILE_LIST.
+    """Check how well the model separates speakers.
 
-    Prints the mean intra- and inter-speaker cosine similarity and the silhouette score.
+    Prints, over the labelled files of FILE_LIST (default: train_files.txt), the mean
+    intra- and inter-speaker cosine similarity of the model's speaker embeddings and the
+    silhouette score.
 
     \b
     Example:
@@ -255,7 +258,9 @@ def check_embeddings(file_list, model_path, as_json, cache_dir, feature_cache, n
         click.echo(json.dumps(stats, indent=2))
     else:
         for key, value in stats.items():
-            click.echo(f"{key}: {value if value is None or isinstance(value, int) else round(value, 4)}")
+            shown = ("n/a (no speaker has two files)" if value is None
+                     else value if isinstance(value, int) else round(value, 4))
+            click.echo(f"{key}: {shown}")
     report_failures(failures)
 
 
@@ -263,14 +268,16 @@ def check_embeddings(file_list, model_path, as_json, cache_dir, feature_cache, n
 @verbosity_options
 @click.argument("k", type=click.IntRange(min=1))
 @click.argument("file_list", required=False, default="train_files.txt",
-                type=click.Path(dir_okay=False))
+                type=click.Path())
 @model_option
 @click.option("--seed", type=int, default=0, show_default=True, help="k-means seed.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @cache_options
 def cluster_embeddings(k, file_list, model_path, seed, as_json, cache_dir, feature_cache,
                        no_cache_wav):
-    """Group the files of FILE_LIST into K clusters of similar voices (k-means).
+    """Group files into K clusters of similar voices.
+
+    k-means over one speaker embedding per file of FILE_LIST (default: train_files.txt).
 
     \b
     Example:
@@ -309,16 +316,16 @@ def _segments(ctx, param, values):
 @click.command()
 @verbosity_options
 @click.argument("name")
-@click.argument("audio", type=click.Path(dir_okay=False))
+@click.argument("audio", type=click.Path())
 @click.option("--segment", "segments", multiple=True, metavar="START-END", callback=_segments,
               help="Use only this time range, in seconds (repeatable).")
-@click.option("--rttm", type=click.Path(dir_okay=False), default=None,
+@click.option("--rttm", type=click.Path(), default=None,
               help="Use the turns of --speaker in this RTTM (e.g. from streamz diarize).")
 @click.option("--speaker", default=None, help="Speaker label in --rttm (e.g. SPEAKER_01).")
-@click.option("--train-list", "list_path", type=click.Path(dir_okay=False),
+@click.option("--train-list", "list_path", type=click.Path(),
               default="train_files.txt", show_default=True,
               help="Training list the recording is added to.")
-@click.option("--target-list", type=click.Path(dir_okay=False), default=None,
+@click.option("--target-list", type=click.Path(), default=None,
               help="Evaluation list whose lines naming AUDIO are removed "
                    "[default: target_files.txt beside --train-list].")
 @model_option
