@@ -43,7 +43,7 @@ def test_enrolling_the_same_audio_again_adds_and_learns_nothing(setup, how):
     for _ in range(2):
         again = enroll(setup, "carol", *how)
         assert again.exit_code == 0, again.output
-        assert f"{lines[1]}: already enrolled ({lst}), nothing added" in again.stderr
+        assert f"{lines[1]}: already enrolled, nothing added" in again.stderr
         assert "learned 0 files, skipped 1 already learned" in again.stderr
     assert lst.read_text().splitlines() == lines
     assert model.read_bytes() == model_bytes and load_model(model).learned == learned
@@ -58,10 +58,15 @@ def test_the_same_audio_under_another_name_is_refused(setup):
     lst.write_text("")  # even when the list no longer names it, the model knows it
     result = enroll(setup, "dave", "--segment", "0-2")
     assert result.exit_code == 1
-    excerpt = next((lst.parent / "enrolled").glob("dave-*.wav"))
-    assert result.stderr == (f"Error: {excerpt}: this audio is already learned as carol by "
-                             f"{model}, not dave\n")
+    assert result.stderr == (f"Error: {carol}: the selected audio is already learned as carol "
+                             f"by {model}, not dave\n")
     assert listed.startswith("enrolled/carol-carol_call-") and lst.read_text() == ""
+    assert [p.name for p in (lst.parent / "enrolled").iterdir()] == [listed[len("enrolled/"):]]
+    lst.write_text(f"{carol.name},carol\n")  # the whole recording, listed as carol
+    result = enroll(setup, "dave", "--no-train")
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {lst}:1: {carol.name} is already enrolled as carol, not "
+                             "dave\n")
 
 
 def test_enrolled_recording_leaves_the_evaluation_list(setup):

@@ -150,7 +150,8 @@ def enroll(name: str, audio: os.PathLike | str, *, list_path: os.PathLike | str,
         if entry is not None and entry.label not in (None, name):
             raise StreamzError(f"{list_path}:{entry.line}: {entry.raw_path} is already enrolled "
                                f"as {entry.label}, not {name}")
-        if ranges is not None and not listed.exists():
+        written = ranges is not None and not listed.exists()
+        if written:
             listed.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(listed) as tmp:
                 # 24-bit PCM: a float WAV's PEAK chunk holds a time stamp, which would give
@@ -158,7 +159,10 @@ def enroll(name: str, audio: os.PathLike | str, *, list_path: os.PathLike | str,
                 sf.write(tmp, clip, SAMPLE_RATE, subtype="PCM_24", format="WAV")
         learned_as = _learned_as(model_path, listed)
         if learned_as not in (None, name):
-            raise StreamzError(f"{listed}: this audio is already learned as {learned_as} by "
+            if written:
+                listed.unlink()
+            what = "the selected audio" if ranges is not None else "the recording"
+            raise StreamzError(f"{audio}: {what} is already learned as {learned_as} by "
                                f"{model_path}, not {name}")
         if entry is None and learned_as is None:
             line, added = append_entry(list_path, listed, name), True

@@ -13,8 +13,7 @@ from ._shared import (Progress, cache_config, cache_options, load_speaker_model,
 
 @click.command()
 @verbosity_options
-@click.argument("file_list", required=False, default="train_files.txt",
-                type=click.Path())
+@click.argument("file_list", required=False, default="train_files.txt", type=click.Path())
 @model_option
 @threshold_option
 @click.option("--burn-in-limit", type=click.IntRange(min=0), default=None,
@@ -51,16 +50,13 @@ def train(file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
     Example:
       streamz train train_files.txt --model models/model.npz
     """
-    from pathlib import Path
-
     from ..config import FeatureConfig
     from ..training import TrainConfig, train as train_model
 
     cfg = TrainConfig(threshold=threshold, burn_in_limit=burn_in_limit,
                       max_speakers=max_speakers, epochs=epochs, update_epochs=update_epochs,
                       seed=seed, retrain=retrain, lock_timeout=lock_timeout)
-    if target_list is None:
-        target_list = Path(file_list).parent / "target_files.txt"
+    target_list = target_list or _default_target_list(file_list)
     with Progress() as progress:
         report = train_model(file_list, model_path, cfg, target_list=target_list,
                              feature_config=FeatureConfig(kind=features) if features else None,
@@ -74,6 +70,13 @@ def train(file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
             click.echo(f"{path}\t{label}\t({how})")
         _train_notices(report)
     report_failures(report.failures)
+
+
+def _default_target_list(train_list):
+    """The evaluation list that goes with a training list: target_files.txt beside it."""
+    from pathlib import Path
+
+    return Path(train_list).parent / "target_files.txt"
 
 
 def _train_notices(report) -> None:
@@ -154,8 +157,7 @@ def _shares_text(row: dict, threshold: float) -> str:
 
 @click.command(name="eval")
 @verbosity_options
-@click.argument("file_list", required=False, default="target_files.txt",
-                type=click.Path())
+@click.argument("file_list", required=False, default="target_files.txt", type=click.Path())
 @model_option
 @threshold_option
 @click.option("--eval-split", type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -169,8 +171,9 @@ def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, ca
                  feature_cache, no_cache_wav):
     """Accuracy of the model on a labelled list.
 
-    FILE_LIST (default: target_files.txt) has lines path,label. Labels the model does not know (e.g. "unknown") are unknown speakers: they measure
-    rejection and the known-vs-unknown AUC.
+    FILE_LIST (default: target_files.txt) has lines path,label. Labels the model does not
+    know (e.g. "unknown") are unknown speakers: they measure rejection and the
+    known-vs-unknown AUC.
 
     \b
     Example:
@@ -228,8 +231,7 @@ def _labelled_paths(file_list):
 
 @click.command(name="check-embeddings")
 @verbosity_options
-@click.argument("file_list", required=False, default="train_files.txt",
-                type=click.Path())
+@click.argument("file_list", required=False, default="train_files.txt", type=click.Path())
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @cache_options
@@ -267,8 +269,7 @@ def check_embeddings(file_list, model_path, as_json, cache_dir, feature_cache, n
 @click.command(name="cluster-embeddings")
 @verbosity_options
 @click.argument("k", type=click.IntRange(min=1))
-@click.argument("file_list", required=False, default="train_files.txt",
-                type=click.Path())
+@click.argument("file_list", required=False, default="train_files.txt", type=click.Path())
 @model_option
 @click.option("--seed", type=int, default=0, show_default=True, help="k-means seed.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
@@ -322,9 +323,8 @@ def _segments(ctx, param, values):
 @click.option("--rttm", type=click.Path(), default=None,
               help="Use the turns of --speaker in this RTTM (e.g. from streamz diarize).")
 @click.option("--speaker", default=None, help="Speaker label in --rttm (e.g. SPEAKER_01).")
-@click.option("--train-list", "list_path", type=click.Path(),
-              default="train_files.txt", show_default=True,
-              help="Training list the recording is added to.")
+@click.option("--train-list", "list_path", type=click.Path(), default="train_files.txt",
+              show_default=True, help="Training list the recording is added to.")
 @click.option("--target-list", type=click.Path(), default=None,
               help="Evaluation list whose lines naming AUDIO are removed "
                    "[default: target_files.txt beside --train-list].")
@@ -353,10 +353,8 @@ def enroll(name, audio, segments, rttm, speaker, list_path, target_list, model_p
     """
     from pathlib import Path
 
-    from ..enrollment import enroll as enroll_speaker
-    from ..enrollment import speaker_turns
-    from ..training import TrainConfig
-    from ..training import train as train_model
+    from ..enrollment import enroll as enroll_speaker, speaker_turns
+    from ..training import TrainConfig, train as train_model
 
     if segments and rttm:
         raise click.UsageError("use either --segment or --rttm, not both")
@@ -365,15 +363,14 @@ def enroll(name, audio, segments, rttm, speaker, list_path, target_list, model_p
     ranges = segments or None
     if rttm is not None:
         ranges = speaker_turns(rttm, speaker, uri=Path(audio).stem)
-    if target_list is None:
-        target_list = Path(list_path).parent / "target_files.txt"
+    target_list = target_list or _default_target_list(list_path)
     done = enroll_speaker(name, audio, list_path=list_path, model_path=model_path,
                           ranges=ranges, enroll_dir=enroll_dir, target_list=target_list,
                           lock_timeout=lock_timeout)
     if done.added:
         notice(f"added {done.line} to {list_path}")
     else:
-        notice(f"{done.line}: already enrolled ({list_path}), nothing added")
+        notice(f"{done.line}: already enrolled, nothing added")
     _removed_notice(target_list, done.targets_removed)
     if do_train:
         with Progress() as progress:
