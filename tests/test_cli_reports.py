@@ -77,3 +77,24 @@ def test_every_progress_step_reaches_its_total(tmp_path):
           cache=CacheConfig(feature_dir=tmp_path / "f", wav_dir=tmp_path / "c"))
     assert set(last) == {"hashing", "features", "training", "enrolling"}
     assert all(completed == total for completed, total in last.values()), last
+
+
+def test_paths_are_printed_the_same_way_from_lists_and_arguments(tmp_path, monkeypatch):
+    write_clips(tmp_path / "clips")
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "train.txt").write_text(
+        "../clips/alice0.wav,alice\n../clips/bob0.wav,bob\n../clips/bob1.wav\nmissing.wav,bob\n")
+    monkeypatch.chdir(tmp_path)
+    cache = ["--cache-dir", "cache", "--feature-cache", "features"]
+    result = invoke("-q", "train", "lists/train.txt", "--epochs", "5", *cache)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("clips/bob1.wav\t")
+    assert result.stderr == "Error: lists/missing.wav: file not found\n1 file failed.\n"
+    report = json.loads(invoke("-q", "train", "lists/train.txt", "--json", *cache).stdout)
+    assert report["model"] == "models/model.npz"
+    assert report["failures"] == [{"path": "lists/missing.wav", "error": "file not found"}]
+    identified = invoke("-q", "identify", "./clips/bob1.wav", tmp_path / "clips" / "bob0.wav",
+                        "lists/missing.wav", *cache)
+    assert [line.split("\t")[0] for line in identified.stdout.splitlines()] == [
+        "clips/bob1.wav", "clips/bob0.wav"]
+    assert identified.stderr.startswith("Error: lists/missing.wav: file not found\n")

@@ -27,11 +27,15 @@ class EvalReport:
     per_speaker: dict = field(default_factory=dict)   # name -> precision, recall, support
     confusion_labels: list = field(default_factory=list)
     confusion: list = field(default_factory=list)     # rows truth, columns decision
-    failures: list = field(default_factory=list)      # {"path", "error"} per failed file
+    failures: list = field(default_factory=list)      # (path, message) per failed file
     learned_files: list = field(default_factory=list)  # evaluated files the model learned
 
-    def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+    def to_dict(self, path=str) -> dict:
+        """The JSON form; ``path`` writes each file path (default ``str``)."""
+        out = dict(self.__dict__)
+        out["failures"] = [{"path": path(p), "error": m} for p, m in self.failures]
+        out["learned_files"] = [path(p) for p in self.learned_files]
+        return out
 
 
 def evaluate(results: list[Identification], truths: list[str], speakers: list[str], *,
@@ -85,8 +89,7 @@ def evaluate(results: list[Identification], truths: list[str], speakers: list[st
         unknown_rejection=mean([decided[i] == UNKNOWN for i in unknown_idx]),
         known_false_rejection=mean([decided[i] == UNKNOWN for i in known_idx]),
         auc=auc, eer=eer, per_speaker=per_speaker, confusion_labels=labels,
-        confusion=confusion.tolist(),
-        failures=[{"path": str(p), "error": m} for p, m in failures])
+        confusion=confusion.tolist(), failures=list(failures))
 
 
 def _auc_eer(known: np.ndarray, unknown: np.ndarray) -> tuple[float | None, float | None]:
@@ -125,7 +128,7 @@ def evaluate_list(model, list_path, *, threshold: float, cache=None, hook=None) 
     truth = {e.path: e.label for e in entries}
     report = evaluate(results, [truth[r.path] for r in results], model.speakers,
                       threshold=threshold, failures=failures)
-    report.learned_files = [str(r.path) for r in results if r.sha256 in model.learned]
+    report.learned_files = [r.path for r in results if r.sha256 in model.learned]
     return report
 
 
@@ -157,12 +160,11 @@ def evaluate_split(list_path, fraction: float, *, threshold: float, seed: int = 
         raise LedgerError(f"{list_path}: too few labelled files to hold out {fraction:.0%}")
     with tempfile.TemporaryDirectory(prefix="streamz-eval-") as tmp:
         train_list, test_list = Path(tmp) / "train.txt", Path(tmp) / "test.txt"
-        for path, part in ((train_list, kept), (test_list, held_out)):
-            path.write_text("".join(f"{e.path.absolute()},{e.label}\n" for e in part),
-                            encoding="utf-8")
+        train_list.write_text("".join(f"{e.path},{e.label}\n" for e in kept), encoding="utf-8")
+        test_list.write_text("".join(f"{e.path},{e.label}\n" for e in held_out), encoding="utf-8")
         report = train(train_list, Path(tmp) / "model.npz", train_config or TrainConfig(seed=seed),
                        cache=cache or CacheConfig(), hook=hook)
         result = evaluate_list(load_model(report.model_path), test_list, threshold=threshold,
                                cache=cache, hook=hook)
-        result.failures += [{"path": str(p), "error": m} for p, m in report.failures]
+        result.failures += report.failures
         return result

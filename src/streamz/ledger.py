@@ -23,7 +23,7 @@ class LedgerEntry:
 
     line: int                  # 1-based line number in the list
     raw_path: str              # the path as written
-    path: Path                 # relative paths are joined to the list's folder (as given)
+    path: Path                 # resolved: relative paths are taken from the list's folder
     label: str | None          # speaker label (integer or name), None when unlabelled
 
 
@@ -105,7 +105,7 @@ def read_ledger(path: os.PathLike | str, *, allow_empty: bool = True) -> list[Le
         raise LedgerError(f"{path}: file list not found") from None
     except (OSError, UnicodeDecodeError) as e:
         raise LedgerError(f"{path}: cannot read file list ({e})") from e
-    base = path.parent  # entries are then shown as the list's own path was given
+    base = path.resolve().parent
     entries = []
     for number, line in enumerate(text.splitlines(), start=1):
         entry = parse_line(line, source=str(path), line=number, base=base)

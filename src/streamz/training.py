@@ -58,16 +58,22 @@ class TrainReport:
     target_list: Path | None = None                   # the evaluation list refreshed
     targets_removed: list = field(default_factory=list)  # its files removed: now learned
 
-    def to_dict(self) -> dict:
-        """The JSON form: each file an object with its ``path``."""
-        return {"model": str(self.model_path),
-                "learned": [{"path": str(p), "label": l} for p, l in self.learned],
-                "assigned": [{"path": str(p), "label": l, "confidence": round(c, 4), "new": n}
+    def to_dict(self, path=str) -> dict:
+        """The JSON form: each file an object with its ``path``.
+
+        Parameters
+        ----------
+        path : callable
+            Writes each file path (default ``str``).
+        """
+        return {"model": path(self.model_path),
+                "learned": [{"path": path(p), "label": l} for p, l in self.learned],
+                "assigned": [{"path": path(p), "label": l, "confidence": round(c, 4), "new": n}
                              for p, l, c, n in self.assigned],
                 "new_speakers": self.new_speakers, "skipped": self.skipped,
-                "failures": [{"path": str(p), "error": m} for p, m in self.failures],
-                "target_list": None if self.target_list is None else str(self.target_list),
-                "targets_removed": [str(p) for p in self.targets_removed]}
+                "failures": [{"path": path(p), "error": m} for p, m in self.failures],
+                "target_list": None if self.target_list is None else path(self.target_list),
+                "targets_removed": [path(p) for p in self.targets_removed]}
 
 
 def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: TrainConfig = TrainConfig(),

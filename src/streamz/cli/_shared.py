@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -124,17 +125,36 @@ def load_speaker_model(model_path):
     return load_model(model_path)
 
 
+def shown(path) -> str:
+    """A path as every command prints it: relative to the current folder when inside it.
+
+    Paths outside the current folder are printed absolute, so list entries (resolved from
+    their list's folder) and command-line arguments (as typed) read the same way.
+    """
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute)
+    return absolute if relative == os.pardir or relative.startswith(os.pardir + os.sep) \
+        else relative
+
+
 def plural(n: int, noun: str) -> str:
     """``"1 file"``, ``"3 files"``."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def report_failures(failures):
-    """Print per-file failures to stderr; exit status 1 when there were any."""
+    """Print per-file failures to stderr; exit status 1 when there were any.
+
+    Parameters
+    ----------
+    failures : list of (path, message or exception)
+        The message may start with the path; it is printed once, as :func:`shown` writes it.
+    """
     for path, message in failures:
         message = str(message)
-        click.echo(f"Error: {message if message.startswith(str(path)) else f'{path}: {message}'}",
-                   err=True)
+        prefix = f"{path}: "
+        problem = message[len(prefix):] if message.startswith(prefix) else message
+        click.echo(f"Error: {shown(path)}: {problem}", err=True)
     if failures:
         click.echo(f"{plural(len(failures), 'file')} failed.", err=True)
         sys.exit(1)

@@ -7,7 +7,7 @@ import json
 import click
 
 from ..errors import StreamzError
-from ._shared import (DEFAULT_MODEL, Progress, load_speaker_model, report_failures,
+from ._shared import (DEFAULT_MODEL, Progress, load_speaker_model, report_failures, shown,
                       verbosity_options, warn)
 
 
@@ -141,7 +141,7 @@ def diarize(audio, output_dir, num_speakers, min_speakers, max_speakers, fast, e
             if output_dir is not None:
                 write_rttm(Path(output_dir) / f"{result.uri}.rttm", result.segments, result.uri)
             if as_json:
-                results.append({"file": str(path), "uri": result.uri,
+                results.append({"file": shown(path), "uri": result.uri,
                                 "duration": round(result.duration, 3),
                                 "num_speakers": result.num_speakers,
                                 "segments": [{"start": round(s.start, 3), "end": round(s.end, 3),

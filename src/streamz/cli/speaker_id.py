@@ -7,8 +7,8 @@ import json
 import click
 
 from ._shared import (Progress, cache_config, cache_options, load_speaker_model, model_option,
-                      notice, plural, report_failures, threshold_option, verbosity_options,
-                      warn)
+                      notice, plural, report_failures, shown, threshold_option,
+                      verbosity_options, warn)
 
 
 @click.command()
@@ -63,11 +63,11 @@ def train(file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
                              cache=cache_config(cache_dir, feature_cache, no_cache_wav),
                              hook=progress)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        click.echo(json.dumps(report.to_dict(path=shown), indent=2))
     else:
         for path, label, confidence, is_new in report.assigned:
             how = "new speaker" if is_new else f"confidence {confidence:.2f}"
-            click.echo(f"{path}\t{label}\t({how})")
+            click.echo(f"{shown(path)}\t{label}\t({how})")
         _train_notices(report)
     report_failures(report.failures)
 
@@ -84,16 +84,17 @@ def _train_notices(report) -> None:
     new = report.new_speakers
     names = f" ({', '.join(new)})" if new else ""
     notice(f"learned {plural(len(report.learned), 'file')}, skipped {report.skipped} already "
-           f"learned, {plural(len(new), 'new speaker')}{names}; model: {report.model_path}")
+           f"learned, {plural(len(new), 'new speaker')}{names}; model: "
+           f"{shown(report.model_path)}")
     _removed_notice(report.target_list, report.targets_removed)
 
 
 def _removed_notice(target_list, removed) -> None:
     """Say which lines of the evaluation list were removed because their audio is learned."""
     if removed:
-        notice(f"removed {plural(len(removed), 'line')} from {target_list}, whose audio is now "
-               "learned (evaluation stays on unseen audio):"
-               + "".join(f"\n  {path}" for path in removed))
+        notice(f"removed {plural(len(removed), 'line')} from {shown(target_list)}, whose audio "
+               "is now learned (evaluation stays on unseen audio):"
+               + "".join(f"\n  {shown(path)}" for path in removed))
 
 
 @click.command()
@@ -126,7 +127,7 @@ def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_
             cache=cache_config(cache_dir, feature_cache, no_cache_wav), hook=progress)
     rows = []
     for r in results:
-        row = {"file": str(r.path), "speaker": r.speaker, "best": r.best,
+        row = {"file": shown(r.path), "speaker": r.speaker, "best": r.best,
                "confidence": round(r.confidence, 4)}
         if as_list:
             row["speakers"] = [{"speaker": s, "windows": n, "share": round(share, 4)}
@@ -190,13 +191,13 @@ def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, ca
             report = evaluate_list(load_speaker_model(model_path), file_list,
                                    threshold=threshold, cache=cache, hook=progress)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        click.echo(json.dumps(report.to_dict(path=shown), indent=2))
     else:
         click.echo(_format_eval(report))
     if report.learned_files:
         warn(f"the model was trained on {len(report.learned_files)} of the {report.n_files} "
              "files evaluated: these figures overstate its accuracy on new audio")
-    report_failures([(f["path"], f["error"]) for f in report.failures])
+    report_failures(report.failures)
 
 
 def _format_eval(report) -> str:
@@ -293,7 +294,7 @@ def cluster_embeddings(k, file_list, model_path, seed, as_json, cache_dir, featu
                                             cache=cache_config(cache_dir, feature_cache,
                                                                 no_cache_wav))
     assignment = cluster(emb, k, seed=seed)
-    rows = [{"file": str(paths[i]), "cluster": int(c), "label": labels[i]}
+    rows = [{"file": shown(paths[i]), "cluster": int(c), "label": labels[i]}
             for i, c in zip(ok, assignment)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -368,7 +369,7 @@ def enroll(name, audio, segments, rttm, speaker, list_path, target_list, model_p
                           ranges=ranges, enroll_dir=enroll_dir, target_list=target_list,
                           lock_timeout=lock_timeout)
     if done.added:
-        notice(f"added {done.line} to {list_path}")
+        notice(f"added {done.line} to {shown(list_path)}")
     else:
         notice(f"{done.line}: already enrolled, nothing added")
     _removed_notice(target_list, done.targets_removed)
