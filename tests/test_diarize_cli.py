@@ -82,3 +82,43 @@ def test_library_never_prints(conversation, capsys):
     assert captured.out == "" and captured.err == ""
     assert "segmentation" in calls and "embeddings" in calls
     assert result.duration == pytest.approx(12.0)
+
+
+@pytest.mark.parametrize("second", ["b/conversation.wav", "a/conversation.wav",
+                                    "b/conversation.flac"])
+def test_inputs_sharing_a_uri_are_refused(tmp_path, conversation, second):
+    first = tmp_path / "a" / "conversation.wav"
+    first.parent.mkdir()
+    first.write_bytes(conversation.read_bytes())
+    other = tmp_path / second
+    other.parent.mkdir(exist_ok=True)
+    other.write_bytes(conversation.read_bytes())
+    out = tmp_path / "rttm"
+    result = _run(first, other, "-o", out)
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith(
+        f"Error: {first} and {other} would both be uri 'conversation' (and conversation.rttm "
+        "with -o): diarize them in separate runs, or rename one")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("options,message", [
+    (["--threshold", "0.5"], "--threshold only applies"),
+    (["--model", "m.npz", "--threshold", "0.5"], "--model and --threshold only apply")])
+def test_identify_options_need_identify(conversation, options, message):
+    result = _run(conversation, *options)
+    assert result.exit_code == 2
+    assert f"Error: {message} with --identify" in result.stderr
+
+
+def test_score_json_is_rounded(tmp_path):
+    ref, hyp = tmp_path / "ref.rttm", tmp_path / "hyp.rttm"
+    ref.write_text("SPEAKER f1 1 0.1 3.3 <NA> <NA> a <NA> <NA>\n"
+                   "SPEAKER f1 1 3.7 1.1 <NA> <NA> b <NA> <NA>\n")
+    hyp.write_text("SPEAKER f1 1 0.2 3.1 <NA> <NA> x <NA> <NA>\n"
+                   "SPEAKER f1 1 3.3 1.7 <NA> <NA> x <NA> <NA>\n")
+    result = CliRunner().invoke(cli, ["score", str(ref), str(hyp), "--json"])
+    assert result.exit_code == 0, result.output
+    total = json.loads(result.stdout)["total"]
+    assert total == {"der": 0.3864, "total": 4.4, "missed": 0.1, "false_alarm": 0.5,
+                     "confusion": 1.1}

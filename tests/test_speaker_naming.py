@@ -51,13 +51,22 @@ def alice_bob_model(tmp_path_factory):
     return tmp / "model.npz"
 
 
+def name_reference_turns(clusters, model_path):
+    """Name the bundled meeting's reference turns, relabelled as the ``clusters`` mapping says.
+
+    Returns the reference turns, the named turns and the cluster matches.
+    """
+    reference = read_rttm(EXAMPLES / "meeting.rttm")["meeting"]
+    segments = [Segment(s.start, s.end, clusters[s.label]) for s in reference]
+    named, matches = name_speakers(segments, load_audio(EXAMPLES / "meeting.flac"),
+                                   load_model(model_path), threshold=0.8)
+    return reference, named, matches
+
+
 @pytest.mark.models
 def test_meeting_with_an_unknown_participant(alice_bob_model):
-    reference = read_rttm(EXAMPLES / "meeting.rttm")["meeting"]
     anonymous = {"alice": "SPEAKER_00", "bob": "SPEAKER_01", "carol": "SPEAKER_02"}
-    segments = [Segment(s.start, s.end, anonymous[s.label]) for s in reference]
-    named, matches = name_speakers(segments, load_audio(EXAMPLES / "meeting.flac"),
-                                   load_model(alice_bob_model), threshold=0.8)
+    reference, named, matches = name_reference_turns(anonymous, alice_bob_model)
     assert [s.label for s in named] == [s.label if s.label != "carol" else "SPEAKER_02"
                                         for s in reference]
     by_label = {m.label: m for m in matches}
@@ -76,7 +85,7 @@ def test_enroll_from_rttm_turns_then_identify(tmp_path, alice_bob_model):
     cache = ["--cache-dir", str(tmp_path / "c"), "--feature-cache", str(tmp_path / "f")]
     result = CliRunner().invoke(cli, [
         "-q", "enroll", "carol", str(EXAMPLES / "meeting.flac"), "--rttm",
-        str(EXAMPLES / "meeting.rttm"), "--speaker", "carol", "--list", str(lst),
+        str(EXAMPLES / "meeting.rttm"), "--speaker", "carol", "--train-list", str(lst),
         "--model", str(model), *cache])
     assert result.exit_code == 0, result.output
     lines = lst.read_text().splitlines()
@@ -95,7 +104,7 @@ def test_enroll_from_rttm_turns_then_identify(tmp_path, alice_bob_model):
 def test_enroll_errors(tmp_path, make_wav):
     clip = make_wav("short.wav", seconds=1.5)
     run = CliRunner().invoke
-    args = ["enroll", "x", str(clip), "--list", str(tmp_path / "l.txt"), "--model",
+    args = ["enroll", "x", str(clip), "--train-list", str(tmp_path / "l.txt"), "--model",
             str(tmp_path / "m.npz"), "--no-train"]
     result = run(cli, [*args, "--segment", "0.2-0.5"])
     assert result.exit_code == 1
@@ -120,3 +129,14 @@ def test_diarize_identify_names_known_speakers(alice_bob_model):
     assert {"alice", "bob"} <= names and "carol" not in names
     assert all(m["name"] is None or m["confidence"] >= 0.8 for m in out["speakers"])
     assert {s["speaker"] for s in out["segments"]} >= {"alice", "bob"}
+
+
+@pytest.mark.models
+def test_turns_of_a_merged_cluster_are_named_on_their_own(alice_bob_model):
+    """README: the turns of one cluster can carry different names (or the anonymous label)."""
+    merged = {"alice": "SPEAKER_00", "carol": "SPEAKER_00", "bob": "SPEAKER_01"}
+    reference, named, _ = name_reference_turns(merged, alice_bob_model)
+    by_truth = {}
+    for truth, segment in zip(reference, named):
+        by_truth.setdefault(truth.label, set()).add(segment.label)
+    assert by_truth == {"alice": {"alice"}, "bob": {"bob"}, "carol": {"SPEAKER_00"}}

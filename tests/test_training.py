@@ -112,5 +112,5 @@ def test_target_list_refreshed(corpus, cache):
     lst = write_list(corpus / "train.txt", ["alice0.wav,alice", "bob0.wav,bob"])
     targets = write_list(corpus / "target_files.txt", ["alice0.wav,alice", "alice1.wav,alice"])
     report = train(lst, corpus / "m.npz", TrainConfig(**FAST), cache=cache, target_list=targets)
-    assert report.targets_removed == 1
+    assert report.targets_removed == [corpus / "alice0.wav"]
     assert targets.read_text() == "alice1.wav,alice\n"

@@ -7,7 +7,8 @@ import errno
 import fcntl
 import hashlib
 import os
-import tempfile
+import secrets
+import stat
 import time
 from pathlib import Path
 
@@ -27,20 +28,38 @@ def sha256_file(path: os.PathLike | str, *, chunk_size: int = 1 << 20) -> str:
 def atomic_path(path: os.PathLike | str):
     """Yield a temporary path next to ``path``; on success it replaces ``path`` atomically.
 
-    On an exception the temporary file is removed and ``path`` is left untouched.
+    A new file gets the permissions a plain ``open(path, "w")`` would give it (0666 less
+    the umask); a file that is replaced keeps its permission bits. On an exception,
+    KeyboardInterrupt included, the temporary file is removed and ``path`` is left untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = _create_temporary(path)
     try:
-        yield Path(tmp)
+        yield tmp
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _create_temporary(path: Path) -> Path:
+    """Create an empty, uniquely named hidden file beside ``path``.
+
+    Unlike ``tempfile.mkstemp`` (always 0600) the file is created with mode 0666, which the
+    kernel reduces by the process umask, as for any file the user creates.
+    """
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
 
 
 def atomic_write_text(path: os.PathLike | str, text: str) -> None:

@@ -27,10 +27,15 @@ class EvalReport:
     per_speaker: dict = field(default_factory=dict)   # name -> precision, recall, support
     confusion_labels: list = field(default_factory=list)
     confusion: list = field(default_factory=list)     # rows truth, columns decision
-    failures: list = field(default_factory=list)
+    failures: list = field(default_factory=list)      # (path, message) per failed file
+    learned_files: list = field(default_factory=list)  # evaluated files the model learned
 
-    def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+    def to_dict(self, path=str) -> dict:
+        """The JSON form; ``path`` writes each file path (default ``str``)."""
+        out = dict(self.__dict__)
+        out["failures"] = [{"path": path(p), "error": m} for p, m in self.failures]
+        out["learned_files"] = [path(p) for p in self.learned_files]
+        return out
 
 
 def evaluate(results: list[Identification], truths: list[str], speakers: list[str], *,
@@ -84,7 +89,7 @@ def evaluate(results: list[Identification], truths: list[str], speakers: list[st
         unknown_rejection=mean([decided[i] == UNKNOWN for i in unknown_idx]),
         known_false_rejection=mean([decided[i] == UNKNOWN for i in known_idx]),
         auc=auc, eer=eer, per_speaker=per_speaker, confusion_labels=labels,
-        confusion=confusion.tolist(), failures=[[str(p), m] for p, m in failures])
+        confusion=confusion.tolist(), failures=list(failures))
 
 
 def _auc_eer(known: np.ndarray, unknown: np.ndarray) -> tuple[float | None, float | None]:
@@ -103,6 +108,9 @@ def _auc_eer(known: np.ndarray, unknown: np.ndarray) -> tuple[float | None, floa
 def evaluate_list(model, list_path, *, threshold: float, cache=None, hook=None) -> EvalReport:
     """Identify every labelled file of a list and score the decisions.
 
+    The report's ``learned_files`` lists the evaluated files whose audio the model was
+    trained on: their figures say little about new audio.
+
     Raises
     ------
     LedgerError
@@ -112,14 +120,16 @@ def evaluate_list(model, list_path, *, threshold: float, cache=None, hook=None) 
     from .identification import identify_files
     from .ledger import read_ledger
 
-    entries = [e for e in read_ledger(list_path) if e.label is not None]
+    entries = [e for e in read_ledger(list_path, allow_empty=False) if e.label is not None]
     if not entries:
-        raise LedgerError(f"{list_path}: no labelled files to evaluate")
+        raise LedgerError(f"{list_path}: no labelled files to evaluate (lines: path,label)")
     results, failures = identify_files(model, [e.path for e in entries], threshold=threshold,
                                        cache=cache or CacheConfig(), hook=hook)
     truth = {e.path: e.label for e in entries}
-    return evaluate(results, [truth[r.path] for r in results], model.speakers,
-                    threshold=threshold, failures=failures)
+    report = evaluate(results, [truth[r.path] for r in results], model.speakers,
+                      threshold=threshold, failures=failures)
+    report.learned_files = [r.path for r in results if r.sha256 in model.learned]
+    return report
 
 
 def evaluate_split(list_path, fraction: float, *, threshold: float, seed: int = 0,
@@ -137,7 +147,7 @@ def evaluate_split(list_path, fraction: float, *, threshold: float, seed: int = 
     from .persistence import load_model
     from .training import TrainConfig, train
 
-    entries = [e for e in read_ledger(list_path) if e.label is not None]
+    entries = [e for e in read_ledger(list_path, allow_empty=False) if e.label is not None]
     rng = np.random.default_rng(seed)
     held_out, kept = [], []
     for label in sorted({e.label for e in entries}):
@@ -156,5 +166,5 @@ def evaluate_split(list_path, fraction: float, *, threshold: float, seed: int = 
                        cache=cache or CacheConfig(), hook=hook)
         result = evaluate_list(load_model(report.model_path), test_list, threshold=threshold,
                                cache=cache, hook=hook)
-        result.failures += [[str(p), m] for p, m in report.failures]
+        result.failures += report.failures
         return result

@@ -132,6 +132,8 @@ def content_hash(path: os.PathLike | str) -> str:
     path = Path(path)
     if not path.exists():
         raise AudioLoadError(path, "file not found")
+    if path.is_dir():
+        raise AudioLoadError(path, "is a directory, not an audio file")
     try:
         return sha256_file(path)
     except OSError as e:

@@ -30,11 +30,13 @@ class Identification:
     confidence: float            # confidence in ``best``
     proba: np.ndarray            # (n_speakers,) file-level confidences
     window_proba: np.ndarray     # (n_windows, n_speakers)
+    sha256: str = ""             # content hash of the file
 
     def speaker_shares(self, speakers: list[str], threshold: float) -> list[tuple[str, int, float]]:
-        """Speakers heard in the recording, most windows first.
+        """Speakers heard in the recording, most windows first, then the unknown share.
 
-        A window counts for its best speaker when that confidence reaches ``threshold``.
+        A window counts for its best speaker when that confidence reaches ``threshold``,
+        otherwise for ``"unknown"`` (last, when there is any), so the shares add up to 1.
 
         Returns
         -------
@@ -45,7 +47,9 @@ class Identification:
         counts = np.bincount(best[confident], minlength=len(speakers))
         order = np.argsort(-counts, kind="stable")
         total = len(best)
-        return [(speakers[i], int(counts[i]), counts[i] / total) for i in order if counts[i]]
+        shares = [(speakers[i], int(counts[i]), counts[i] / total) for i in order if counts[i]]
+        unsure = int(total - confident.sum())
+        return shares + ([(UNKNOWN, unsure, unsure / total)] if unsure else [])
 
 
 def speaker_confidences(model: SpeakerModel, windows: np.ndarray, *, narrowband: bool = False):
@@ -97,7 +101,7 @@ def identify_file(model: SpeakerModel, path: os.PathLike | str, *, threshold: fl
     name = model.speakers[best]
     return Identification(path=Path(path), speaker=name if confidence >= threshold else UNKNOWN,
                           best=name, confidence=confidence, proba=proba,
-                          window_proba=window_proba)
+                          window_proba=window_proba, sha256=feats.sha256)
 
 
 def identify_files(model: SpeakerModel, paths, *, threshold: float,

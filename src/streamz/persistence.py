@@ -82,23 +82,38 @@ class SpeakerModel:
         return self._scorers[key]
 
 
-def normalize_model_path(path: os.PathLike | str) -> Path:
-    """``np.savez`` appends ``.npz`` to names without it; make every caller agree."""
+def check_model_path(path: os.PathLike | str) -> None:
+    """Refuse a missing model path when the same name plus ``.npz`` is a file.
+
+    Earlier versions appended ``.npz`` to model names that lacked it (as ``np.savez`` does);
+    paths are now used as given, so ``--model models/speakers`` must not silently start a new
+    model beside an existing ``models/speakers.npz``.
+
+    Raises
+    ------
+    ModelFormatError
+        Naming the file that is probably meant.
+    """
     path = Path(path)
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    twin = path.with_name(path.name + ".npz")
+    if not path.exists() and path.suffix != ".npz" and twin.is_file():
+        raise ModelFormatError(f"{path}: model not found, but {twin} exists: pass --model "
+                               f"{twin} (model paths are used as given, without adding .npz)")
 
 
 def save_model(model: SpeakerModel, path: os.PathLike | str) -> Path:
     """Write ``model`` to ``path`` atomically (temporary file, then ``os.replace``).
 
+    The file is written at ``path`` as given (no ``.npz`` is added).
+
     Returns
     -------
     Path
-        The path written (with ``.npz``).
+        The path written.
     """
     clf = model.classifier
     clf._check_is_fitted()
-    path = normalize_model_path(path)
+    path = Path(path)
     learned = sorted(model.learned.items())
     arrays = {
         "format_version": np.array(FORMAT_VERSION),
@@ -133,16 +148,17 @@ def load_model(path: os.PathLike | str) -> SpeakerModel:
     Raises
     ------
     ModelFormatError
-        If the file is missing, not an .npz, of another format version, or lacks keys.
+        If the file is missing, not a model written by :func:`save_model` (numpy's own
+        advice to load it with pickle is never passed on), of another format version, or
+        lacks keys.
     """
-    path = normalize_model_path(path)
+    path = Path(path)
+    check_model_path(path)
     if not path.exists():
         raise ModelFormatError(f"{path}: model not found (train one with `streamz train`)")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise ModelFormatError(f"{path}: not a readable streamz model ({e})") from e
+    if path.is_dir():
+        raise ModelFormatError(f"{path}: is a directory, not a model file")
+    data = _read_archive(path)
     missing = [key for key in _REQUIRED if key not in data]
     if missing:
         raise ModelFormatError(f"{path}: not a streamz model; missing keys: {', '.join(missing)}")
@@ -174,6 +190,21 @@ def load_model(path: os.PathLike | str) -> SpeakerModel:
                         profile_X=np.asarray(data["profile_X"], np.float32),
                         profile_tel_X=np.asarray(data["profile_tel_X"], np.float32),
                         profile_y=np.asarray(data["profile_y"], dtype=str))
+
+
+def _read_archive(path: Path) -> dict:
+    """Every array of an .npz file, read without pickle; ModelFormatError for anything else."""
+    not_model = (f"{path}: not a readable streamz model (expected the .npz file that "
+                 "`streamz train` writes)")
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if isinstance(archive, np.lib.npyio.NpzFile):
+            with archive as npz:
+                return {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        # numpy's ValueError for pickled data advises allow_pickle=True: never passed on
+        raise ModelFormatError(not_model) from e
+    raise ModelFormatError(not_model)  # a plain .npy array
 
 
 def _params(params: dict) -> dict:

@@ -18,7 +18,7 @@ from .errors import AudioLoadError, ConfigError, FeatureError, StreamzError
 from .extraction import CacheConfig, FeatureExtractor, FileFeatures, content_hash
 from .identification import speaker_confidences
 from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
-from .persistence import SpeakerModel, load_model, normalize_model_path, save_model
+from .persistence import SpeakerModel, check_model_path, load_model, save_model
 
 
 @dataclass(frozen=True)
@@ -52,18 +52,28 @@ class TrainReport:
     model_path: Path
     learned: list = field(default_factory=list)       # (path, label) of files learned now
     assigned: list = field(default_factory=list)      # (path, label, confidence, is_new)
-    new_speakers: list = field(default_factory=list)
+    new_speakers: list = field(default_factory=list)  # speakers the model did not know
     skipped: int = 0                                  # files already learned
     failures: list = field(default_factory=list)      # (path, message)
-    targets_removed: int = 0                          # target lines now in training
+    target_list: Path | None = None                   # the evaluation list refreshed
+    targets_removed: list = field(default_factory=list)  # its files removed: now learned
 
-    def to_dict(self) -> dict:
-        return {"model": str(self.model_path), "learned": [[str(p), l] for p, l in self.learned],
-                "assigned": [{"path": str(p), "label": l, "confidence": round(c, 4), "new": n}
+    def to_dict(self, path=str) -> dict:
+        """The JSON form: each file an object with its ``path``.
+
+        Parameters
+        ----------
+        path : callable
+            Writes each file path (default ``str``).
+        """
+        return {"model": path(self.model_path),
+                "learned": [{"path": path(p), "label": l} for p, l in self.learned],
+                "assigned": [{"path": path(p), "label": l, "confidence": round(c, 4), "new": n}
                              for p, l, c, n in self.assigned],
                 "new_speakers": self.new_speakers, "skipped": self.skipped,
-                "failures": [[str(p), m] for p, m in self.failures],
-                "targets_removed": self.targets_removed}
+                "failures": [{"path": path(p), "error": m} for p, m in self.failures],
+                "target_list": None if self.target_list is None else path(self.target_list),
+                "targets_removed": [path(p) for p in self.targets_removed]}
 
 
 def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: TrainConfig = TrainConfig(),
@@ -100,13 +110,15 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
     ------
     LedgerError, LockError, ModelFormatError, StreamzError
     """
-    model_path = normalize_model_path(model_path)
+    model_path = Path(model_path)
+    check_model_path(model_path)
     hook = hook or (lambda *a, **k: None)
     # The classifier's matrices are small: one BLAS thread is faster than several fighting.
     lock = model_path.with_name(model_path.name + ".lock")
     with threadpool_limits(limits=1, user_api="blas"), file_lock(lock, timeout=cfg.lock_timeout):
-        entries = read_ledger(list_path)
-        model = None if cfg.retrain or not model_path.exists() else load_model(model_path)
+        fresh = cfg.retrain or not model_path.exists()
+        entries = read_ledger(list_path, allow_empty=not fresh)  # a new model needs files
+        model = None if fresh else load_model(model_path)
         if model is None:
             model = SpeakerModel(
                 classifier=SpeakerClassifier(hidden_sizes=tuple(cfg.hidden_sizes),
@@ -116,6 +128,7 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
             raise ConfigError(f"{model_path}: model uses {model.feature_config.kind} features, "
                               f"not {feature_config.kind}; pass --retrain to start a new model")
         report = TrainReport(model_path=model_path)
+        known = set(model.speakers)
         labels_to_write: dict[int, str] = {}
         todo = _new_entries(entries, model, report, labels_to_write, hook)
         extractor = FeatureExtractor.for_config(model.feature_config, cache)
@@ -123,6 +136,7 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
         trainer = _Trainer(model, cfg, burn_in=_burn_in_limit(cfg, len(entries)), hook=hook)
         labelled = [(e, f) for e, f in features if e.label is not None]
         if labelled:
+            report.new_speakers += sorted({e.label for e, _ in labelled} - known)
             trainer.learn_labelled(labelled)
             report.learned += [(e.path, e.label) for e, _ in labelled]
         unlabelled = [(e, f) for e, f in features if e.label is None]
@@ -134,6 +148,7 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
             report.assigned.append((entry.path, label, confidence, is_new))
             if is_new:
                 report.new_speakers.append(label)
+        hook("enrolling", completed=len(unlabelled), total=len(unlabelled))
         if features:
             model.history.append({
                 "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -142,10 +157,11 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
             save_model(model, model_path)
         write_labels(list_path, labels_to_write)
         if target_list is not None and Path(target_list).exists():
-            report.targets_removed = _refresh_targets(Path(target_list), model)
+            report.target_list = Path(target_list)
+            report.targets_removed = drop_learned(target_list, model.learned)
     if not model.speakers:
-        raise StreamzError(f"{list_path}: nothing could be learned "
-                           f"({len(report.failures)} of {len(entries)} files failed)")
+        raise StreamzError(f"{list_path}: nothing could be learned: every listed file failed "
+                           f"({len(report.failures)} of {len(entries)})")
     return report
 
 
@@ -169,6 +185,7 @@ def _new_entries(entries, model, report, labels_to_write, hook) -> list[tuple[Le
             continue
         seen.add(sha)
         todo.append((entry, sha))
+    hook("hashing", completed=len(entries), total=len(entries))
     return todo
 
 
@@ -296,13 +313,27 @@ def _next_label(existing: list[str]) -> str:
     return f"speaker_{max(numbers, default=0) + 1:03d}"
 
 
-def _refresh_targets(target_list: Path, model: SpeakerModel) -> int:
-    stale = set()
-    for entry in read_ledger(target_list):
+def drop_learned(list_path: os.PathLike | str, hashes) -> list[Path]:
+    """Remove the lines of a list whose audio content has been learned.
+
+    Parameters
+    ----------
+    list_path : path-like
+        A ``path[,label]`` list, e.g. the evaluation list ``target_files.txt``.
+    hashes : container of str
+        Content SHA-256 of the learned files (e.g. ``SpeakerModel.learned``).
+
+    Returns
+    -------
+    list of Path
+        The files whose lines were removed, in list order.
+    """
+    stale = []
+    for entry in read_ledger(list_path):
         try:
-            if content_hash(entry.path) in model.learned:
-                stale.add(entry.line)
+            if content_hash(entry.path) in hashes:
+                stale.append(entry)
         except AudioLoadError:
             continue  # reported when the list is evaluated
-    remove_lines(target_list, stale)
-    return len(stale)
+    remove_lines(list_path, {entry.line for entry in stale})
+    return [entry.path for entry in stale]

@@ -6,35 +6,37 @@ import json
 
 import click
 
-from .cli import _DEFAULT_MODEL, Progress, _load_speaker_model, _report_failures, cli
-from .errors import StreamzError
+from ..errors import StreamzError
+from ._shared import (DEFAULT_MODEL, Progress, load_speaker_model, report_failures, shown,
+                      verbosity_options, warn)
 
 
-@cli.command()
-@click.argument("reference", type=click.Path(dir_okay=False))
-@click.argument("hypothesis", type=click.Path(dir_okay=False))
-@click.option("--uem", type=click.Path(dir_okay=False),
+@click.command()
+@verbosity_options
+@click.argument("reference", type=click.Path())
+@click.argument("hypothesis", type=click.Path())
+@click.option("--uem", type=click.Path(),
               help="Scored regions (uri channel start end); default: extent of both RTTMs.")
 @click.option("--collar", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
               help="Seconds not scored around reference boundaries (collar/2 on each side).")
 @click.option("--skip-overlap", is_flag=True, help="Do not score overlapped reference speech.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
-    """Diarization error rate of HYPOTHESIS against REFERENCE (RTTM files).
+    """Score an RTTM against a reference (DER).
 
-    Prints missed speech, false alarm and speaker confusion per file and in total, after
-    the optimal one-to-one mapping of hypothesis to reference speakers.
+    Diarization error rate of HYPOTHESIS against REFERENCE (RTTM files). Prints missed
+    speech, false alarm and speaker confusion per file and in total, after the optimal
+    one-to-one mapping of hypothesis to reference speakers.
 
     \b
     Example:
         streamz score ref.rttm hyp.rttm --uem all.uem --collar 0.25
     """
-    import json
     import warnings
 
-    from .diarization.rttm import read_rttm
-    from .scoring import read_uem
-    from .scoring import score as score_files
+    from ..diarization.rttm import read_rttm
+    from ..scoring import read_uem
+    from ..scoring import score as score_files
 
     ref = read_rttm(reference)
     hyp = read_rttm(hypothesis)
@@ -44,23 +46,30 @@ def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
         per_file, total = score_files(ref, hyp, uem=uem_map, collar=collar,
                                       skip_overlap=skip_overlap)
     for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
+        warn(str(w.message))
     if as_json:
         click.echo(json.dumps({"collar": collar, "skip_overlap": skip_overlap,
-                               "files": {u: r.as_dict() for u, r in per_file.items()},
-                               "total": total.as_dict()}, indent=2))
+                               "files": {u: _rounded(r.as_dict()) for u, r in per_file.items()},
+                               "total": _rounded(total.as_dict())}, indent=2))
         return
     width = max([len(u) for u in per_file] + [5])
     click.echo(f"{'file':<{width}}  {'DER%':>7}  {'missed%':>7}  {'FA%':>7}  {'conf%':>7}  "
                f"{'speech_s':>9}")
     for uri, r in list(per_file.items()) + [("TOTAL", total)]:
-        pct = (lambda x: 100 * x / r.total) if r.total else (lambda x: 0.0)
+        pct = (lambda x, t=r.total: 100 * x / t) if r.total else (lambda x: 0.0)
         click.echo(f"{uri:<{width}}  {100 * r.der:7.2f}  {pct(r.missed):7.2f}  "
                    f"{pct(r.false_alarm):7.2f}  {pct(r.confusion):7.2f}  {r.total:9.3f}")
 
 
-@cli.command()
-@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def _rounded(components: dict) -> dict:
+    """DER to 4 decimals (0.01 %), durations to the millisecond, as in RTTM."""
+    return {key: round(value, 4 if key == "der" else 3) if isinstance(value, float) else value
+            for key, value in components.items()}
+
+
+@click.command()
+@verbosity_options
+@click.argument("audio", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=None,
               help="Write one AUDIO_STEM.rttm per input here instead of RTTM on stdout.")
 @click.option("--num-speakers", type=click.IntRange(min=1), default=None,
@@ -78,14 +87,14 @@ def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
               help="Model calls run in parallel, one ONNX Runtime thread each (0: one per core).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (segments per file) instead of RTTM.")
 @click.option("--identify", is_flag=True,
-              help="Name each speaker found after a speaker enrolled in --model, when the "
-                   "evidence reaches --threshold; others keep their SPEAKER_NN label.")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False), default=_DEFAULT_MODEL,
+              help="Name speakers after those enrolled in --model: a cluster, or a turn with "
+                   "1.5 s of its own evidence, takes a name that reaches --threshold; the "
+                   "rest keep their SPEAKER_NN label (see README).")
+@click.option("--model", "model_path", type=click.Path(), default=DEFAULT_MODEL,
               show_default=True, help="Speaker model for --identify.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True,
               help="Confidence needed by --identify to name a speaker.")
-@click.pass_obj
-def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fast, exclusive,
+def diarize(audio, output_dir, num_speakers, min_speakers, max_speakers, fast, exclusive,
             models_dir, threads, as_json, identify, model_path, threshold):
     """Who spoke when: write RTTM for each AUDIO file.
 
@@ -98,11 +107,13 @@ def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fa
     """
     from pathlib import Path
 
-    from .diarization import diarize_many, load_models
-    from .diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, ClusteringConfig,
+    from ..diarization import diarize_many, load_models
+    from ..diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, ClusteringConfig,
                                      DiarizationConfig, RuntimeConfig, SegmentationConfig)
-    from .diarization.rttm import write_rttm
+    from ..diarization.rttm import write_rttm
 
+    _check_identify_options(identify)
+    _check_distinct_uris(audio)
     if num_speakers is not None and (min_speakers is not None or max_speakers is not None):
         raise click.UsageError("--num-speakers cannot be combined with --min/--max-speakers")
     if min_speakers and max_speakers and max_speakers < min_speakers:
@@ -118,7 +129,7 @@ def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fa
     models = load_models(models_dir, runtime)
     namer = _speaker_namer(model_path, threshold) if identify else None
     failures, results = [], []
-    with Progress(obj["quiet"]) as progress:
+    with Progress() as progress:
         for path, result in diarize_many(audio, models=models, config=config, runtime=runtime,
                                          hook=progress):
             if isinstance(result, StreamzError):
@@ -130,7 +141,7 @@ def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fa
             if output_dir is not None:
                 write_rttm(Path(output_dir) / f"{result.uri}.rttm", result.segments, result.uri)
             if as_json:
-                results.append({"file": str(path), "uri": result.uri,
+                results.append({"file": shown(path), "uri": result.uri,
                                 "duration": round(result.duration, 3),
                                 "num_speakers": result.num_speakers,
                                 "segments": [{"start": round(s.start, 3), "end": round(s.end, 3),
@@ -142,18 +153,44 @@ def diarize(obj, audio, output_dir, num_speakers, min_speakers, max_speakers, fa
                 click.echo(result.to_rttm(), nl=False)
     if as_json:
         click.echo(json.dumps(results, indent=2))
-    _report_failures(failures)
+    report_failures(failures)
+
+
+def _check_identify_options(identify: bool) -> None:
+    """--model and --threshold mean nothing without --identify: say so rather than ignore them."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    given = [option for name, option in (("model_path", "--model"), ("threshold", "--threshold"))
+             if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE]
+    if given and not identify:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise click.UsageError(f"{' and '.join(given)} only {verb} with --identify")
+
+
+def _check_distinct_uris(audio) -> None:
+    """Two inputs must never share an output: refuse inputs that would get the same uri."""
+    from pathlib import Path
+
+    first = {}
+    for path in audio:
+        uri = Path(path).stem.replace(" ", "_") or "audio"  # as diarize_many names its results
+        if uri in first:
+            raise click.UsageError(f"{first[uri]} and {path} would both be uri {uri!r} (and "
+                                   f"{uri}.rttm with -o): diarize them in separate runs, or "
+                                   "rename one")
+        first[uri] = path
 
 
 def _speaker_namer(model_path, threshold):
     """``namer(path, result) -> (result with names, matches)`` for ``diarize --identify``."""
     from dataclasses import replace
 
-    from .audio import load_audio
-    from .extraction import FeatureExtractor
-    from .speaker_naming import name_speakers
+    from ..audio import load_audio
+    from ..extraction import FeatureExtractor
+    from ..speaker_naming import name_speakers
 
-    model = _load_speaker_model(model_path)
+    model = load_speaker_model(model_path)
     extractor = FeatureExtractor.for_config(model.feature_config)
 
     def namer(path, result):
@@ -164,12 +201,15 @@ def _speaker_namer(model_path, threshold):
     return namer
 
 
-@cli.command()
+@click.command()
+@verbosity_options
 @click.option("--models-dir", type=click.Path(file_okay=False), default=None,
               help="Models folder (default: $STREAMZ_MODELS_DIR, else the bundled models).")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 def models(models_dir, as_json):
-    """List the diarization models, their licenses and sha256 status.
+    """List the diarization models and their licenses.
+
+    With each model's source, license and sha256 status.
 
     Exit status 1 when a listed model is missing or does not match its sha256.
 
@@ -179,7 +219,7 @@ def models(models_dir, as_json):
     """
     from dataclasses import asdict
 
-    from .model_assets import list_models, resolve_models_dir
+    from ..model_assets import list_models, resolve_models_dir
 
     folder = resolve_models_dir(models_dir)
     rows = list_models(models_dir)

@@ -1,0 +1,382 @@
+"""Speaker-identification commands: train, identify, eval, enroll and the embedding checks."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ._shared import (Progress, cache_config, cache_options, load_speaker_model, model_option,
+                      notice, plural, report_failures, shown, threshold_option,
+                      verbosity_options, warn)
+
+
+@click.command()
+@verbosity_options
+@click.argument("file_list", required=False, default="train_files.txt", type=click.Path())
+@model_option
+@threshold_option
+@click.option("--burn-in-limit", type=click.IntRange(min=0), default=None,
+              help="Files learned before the normal new-speaker rule applies "
+                   "[default: 20% of the list, 10..50].")
+@click.option("--max-speakers", type=click.IntRange(min=1), default=100, show_default=True,
+              help="No new speaker is created past this many.")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Epochs of the first training.")
+@click.option("--update-epochs", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Epochs per file learned by a later run (at most --epochs per run).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--features", type=click.Choice(["embedding", "mfcc"]), default=None,
+              help="Front end of a new model: CAM++ speaker embeddings or MFCC windows "
+                   "[default: embedding; an existing model keeps its own].")
+@click.option("--retrain", "--force", "retrain", is_flag=True,
+              help="Forget the saved model and learn the whole list again.")
+@click.option("--target-list", type=click.Path(), default=None,
+              help="Evaluation list to refresh [default: target_files.txt beside FILE_LIST].")
+@click.option("--wait", "lock_timeout", type=click.FloatRange(min=0), default=0.0,
+              help="Seconds to wait for another run holding the model (default: fail at once).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's report as JSON.")
+@cache_options
+def train(file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
+          update_epochs, seed, features, retrain, target_list, lock_timeout, as_json, cache_dir,
+          feature_cache, no_cache_wav):
+    """Learn the new files of FILE_LIST.
+
+    FILE_LIST (default: train_files.txt) has one audio file per line, path[,label].
+    Files already learned are skipped, so the command suits a cron job. Unlabelled files
+    are matched to a known speaker or become a new one, and the label is written back.
+
+    \b
+    Example:
+      streamz train train_files.txt --model models/model.npz
+    """
+    from ..config import FeatureConfig
+    from ..training import TrainConfig, train as train_model
+
+    cfg = TrainConfig(threshold=threshold, burn_in_limit=burn_in_limit,
+                      max_speakers=max_speakers, epochs=epochs, update_epochs=update_epochs,
+                      seed=seed, retrain=retrain, lock_timeout=lock_timeout)
+    target_list = target_list or _default_target_list(file_list)
+    with Progress() as progress:
+        report = train_model(file_list, model_path, cfg, target_list=target_list,
+                             feature_config=FeatureConfig(kind=features) if features else None,
+                             cache=cache_config(cache_dir, feature_cache, no_cache_wav),
+                             hook=progress)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(path=shown), indent=2))
+    else:
+        for path, label, confidence, is_new in report.assigned:
+            how = "new speaker" if is_new else f"confidence {confidence:.2f}"
+            click.echo(f"{shown(path)}\t{label}\t({how})")
+        _train_notices(report)
+    report_failures(report.failures)
+
+
+def _default_target_list(train_list):
+    """The evaluation list that goes with a training list: target_files.txt beside it."""
+    from pathlib import Path
+
+    return Path(train_list).parent / "target_files.txt"
+
+
+def _train_notices(report) -> None:
+    """What a training run did, on stderr: files, new speakers, target lines removed."""
+    new = report.new_speakers
+    names = f" ({', '.join(new)})" if new else ""
+    notice(f"learned {plural(len(report.learned), 'file')}, skipped {report.skipped} already "
+           f"learned, {plural(len(new), 'new speaker')}{names}; model: "
+           f"{shown(report.model_path)}")
+    _removed_notice(report.target_list, report.targets_removed)
+
+
+def _removed_notice(target_list, removed) -> None:
+    """Say which lines of the evaluation list were removed because their audio is learned."""
+    if removed:
+        notice(f"removed {plural(len(removed), 'line')} from {shown(target_list)}, whose audio "
+               "is now learned (evaluation stays on unseen audio):"
+               + "".join(f"\n  {shown(path)}" for path in removed))
+
+
+@click.command()
+@verbosity_options
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@model_option
+@threshold_option
+@click.option("--list", "as_list", is_flag=True,
+              help="Also list every speaker heard, with their share of the file's windows (a "
+                   "window below --threshold counts as unknown).")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@cache_options
+def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_cache,
+             no_cache_wav):
+    """Say who speaks in each FILE (or "unknown").
+
+    Prints one line per file: the file, the speaker (or "unknown" when the best match's
+    confidence is below --threshold) and that best match's confidence.
+
+    \b
+    Example:
+      streamz identify call.wav --threshold 0.8
+    """
+    from ..identification import identify_files
+
+    model = load_speaker_model(model_path)
+    with Progress() as progress:
+        results, failures = identify_files(
+            model, files, threshold=threshold,
+            cache=cache_config(cache_dir, feature_cache, no_cache_wav), hook=progress)
+    rows = []
+    for r in results:
+        row = {"file": shown(r.path), "speaker": r.speaker, "best": r.best,
+               "confidence": round(r.confidence, 4)}
+        if as_list:
+            row["speakers"] = [{"speaker": s, "windows": n, "share": round(share, 4)}
+                               for s, n, share in r.speaker_shares(model.speakers, threshold)]
+        rows.append(row)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    for row in rows if not as_json else ():
+        click.echo(f"{row['file']}\t{row['speaker']}\t{row['confidence']:.3f}")
+        if as_list:
+            click.echo(_shares_text(row, threshold))
+    report_failures(failures)
+
+
+def _shares_text(row: dict, threshold: float) -> str:
+    """The indented lines under a file in ``identify --list``."""
+    from ..identification import UNKNOWN
+
+    below = "" if row["confidence"] >= threshold else f", below --threshold {threshold}"
+    lines = [f"  best match: {row['best']}, confidence {row['confidence']:.3f}{below}"]
+    windows = sum(s["windows"] for s in row["speakers"])
+    for s in row["speakers"]:
+        why = f": no speaker reaches {threshold}" if s["speaker"] == UNKNOWN else ""
+        lines.append(f"  {s['speaker']}\t{s['share']:.1%}\t({s['windows']} of "
+                     f"{plural(windows, 'window')}{why})")
+    return "\n".join(lines)
+
+
+@click.command(name="eval")
+@verbosity_options
+@click.argument("file_list", required=False, default="target_files.txt", type=click.Path())
+@model_option
+@threshold_option
+@click.option("--eval-split", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=None,
+              help="Instead: hold out this fraction of FILE_LIST's labelled files, train a "
+                   "temporary model on the rest (the saved model is untouched) and score it.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@cache_options
+def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, cache_dir,
+                 feature_cache, no_cache_wav):
+    """Accuracy of the model on a labelled list.
+
+    FILE_LIST (default: target_files.txt) has lines path,label. Labels the model does not
+    know (e.g. "unknown") are unknown speakers: they measure rejection and the
+    known-vs-unknown AUC.
+
+    \b
+    Example:
+      streamz eval target_files.txt --json
+    """
+    from ..evaluation import evaluate_list, evaluate_split
+
+    cache = cache_config(cache_dir, feature_cache, no_cache_wav)
+    with Progress() as progress:
+        if eval_split is not None:
+            report = evaluate_split(file_list, eval_split, threshold=threshold, seed=seed,
+                                    cache=cache, hook=progress)
+        else:
+            report = evaluate_list(load_speaker_model(model_path), file_list,
+                                   threshold=threshold, cache=cache, hook=progress)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(path=shown), indent=2))
+    else:
+        click.echo(_format_eval(report))
+    if report.learned_files:
+        warn(f"the model was trained on {len(report.learned_files)} of the {report.n_files} "
+             "files evaluated: these figures overstate its accuracy on new audio")
+    report_failures(report.failures)
+
+
+def _format_eval(report) -> str:
+    def pct(x):
+        return "n/a" if x is None else f"{x:.3f}"
+
+    lines = [f"files: {report.n_files} (of known speakers: {report.n_known}, of unknown "
+             f"speakers: {report.n_unknown})",
+             f"closed-set accuracy: {pct(report.accuracy)}",
+             f"open-set accuracy @ {report.threshold}: {pct(report.open_set_accuracy)}",
+             f"unknown rejected: {pct(report.unknown_rejection)}   known falsely rejected: "
+             f"{pct(report.known_false_rejection)}",
+             f"known-vs-unknown AUC: {pct(report.auc)}   EER: {pct(report.eer)}", "",
+             "speaker      precision  recall  support"]
+    for name, s in report.per_speaker.items():
+        lines.append(f"{name:<12} {pct(s['precision']):>9}  {pct(s['recall']):>6}  "
+                     f"{s['support']:>7}")
+    width = max(len(label) for label in report.confusion_labels)
+    lines += ["", "confusion (rows: truth, columns: decision)",
+              " " * (width + 1) + " ".join(f"{label:>{width}}" for label in report.confusion_labels)]
+    for label, row in zip(report.confusion_labels, report.confusion):
+        lines.append(f"{label:<{width}} " + " ".join(f"{n:>{width}}" for n in row))
+    return "\n".join(lines)
+
+
+def _labelled_paths(file_list):
+    from ..ledger import read_ledger
+
+    entries = read_ledger(file_list, allow_empty=False)
+    return [e.path for e in entries], [e.label for e in entries]
+
+
+@click.command(name="check-embeddings")
+@verbosity_options
+@click.argument("file_list", required=False, default="train_files.txt", type=click.Path())
+@model_option
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@cache_options
+def check_embeddings(file_list, model_path, as_json, cache_dir, feature_cache, no_cache_wav):
+    """Check how well the model separates speakers.
+
+    Prints, over the labelled files of FILE_LIST (default: train_files.txt), the mean
+    intra- and inter-speaker cosine similarity of the model's speaker embeddings and the
+    silhouette score.
+
+    \b
+    Example:
+      streamz check-embeddings train_files.txt
+    """
+    from ..speaker_space import file_embeddings, separation
+
+    model = load_speaker_model(model_path)
+    paths, labels = _labelled_paths(file_list)
+    keep = [i for i, label in enumerate(labels) if label is not None]
+    with Progress() as progress:
+        emb, ok, failures = file_embeddings(model, [paths[i] for i in keep],
+                                            cache=cache_config(cache_dir, feature_cache,
+                                                                no_cache_wav), hook=progress)
+    stats = separation(emb, [labels[keep[i]] for i in ok])
+    if as_json:
+        click.echo(json.dumps(stats, indent=2))
+    else:
+        for key, value in stats.items():
+            shown = ("n/a (no speaker has two files)" if value is None
+                     else value if isinstance(value, int) else round(value, 4))
+            click.echo(f"{key}: {shown}")
+    report_failures(failures)
+
+
+@click.command(name="cluster-embeddings")
+@verbosity_options
+@click.argument("k", type=click.IntRange(min=1))
+@click.argument("file_list", required=False, default="train_files.txt", type=click.Path())
+@model_option
+@click.option("--seed", type=int, default=0, show_default=True, help="k-means seed.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@cache_options
+def cluster_embeddings(k, file_list, model_path, seed, as_json, cache_dir, feature_cache,
+                       no_cache_wav):
+    """Group files into K clusters of similar voices.
+
+    k-means over one speaker embedding per file of FILE_LIST (default: train_files.txt).
+
+    \b
+    Example:
+      streamz cluster-embeddings 4 unlabelled_files.txt
+    """
+    from ..speaker_space import cluster, file_embeddings
+
+    model = load_speaker_model(model_path)
+    paths, labels = _labelled_paths(file_list)
+    with Progress() as progress:
+        emb, ok, failures = file_embeddings(model, paths, hook=progress,
+                                            cache=cache_config(cache_dir, feature_cache,
+                                                                no_cache_wav))
+    assignment = cluster(emb, k, seed=seed)
+    rows = [{"file": shown(paths[i]), "cluster": int(c), "label": labels[i]}
+            for i, c in zip(ok, assignment)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            click.echo(f"{row['file']}\t{row['cluster']}" + (f"\t{row['label']}" if row["label"] else ""))
+    report_failures(failures)
+
+
+def _segments(ctx, param, values):
+    """``--segment START-END`` values as (start, end) pairs; a bad range is a usage error."""
+    from ..enrollment import parse_range
+    from ..errors import ConfigError
+
+    try:
+        return [parse_range(text) for text in values]
+    except ConfigError as e:
+        raise click.BadParameter(str(e)) from e
+
+
+@click.command()
+@verbosity_options
+@click.argument("name")
+@click.argument("audio", type=click.Path())
+@click.option("--segment", "segments", multiple=True, metavar="START-END", callback=_segments,
+              help="Use only this time range, in seconds (repeatable).")
+@click.option("--rttm", type=click.Path(), default=None,
+              help="Use the turns of --speaker in this RTTM (e.g. from streamz diarize).")
+@click.option("--speaker", default=None, help="Speaker label in --rttm (e.g. SPEAKER_01).")
+@click.option("--train-list", "list_path", type=click.Path(), default="train_files.txt",
+              show_default=True, help="Training list the recording is added to.")
+@click.option("--target-list", type=click.Path(), default=None,
+              help="Evaluation list whose lines naming AUDIO are removed "
+                   "[default: target_files.txt beside --train-list].")
+@model_option
+@click.option("--enroll-dir", type=click.Path(file_okay=False), default=None,
+              help="Where excerpts are saved [default: enrolled/ beside the list].")
+@click.option("--train/--no-train", "do_train", default=True, show_default=True,
+              help="Learn the list's new entries right away.")
+@click.option("--wait", "lock_timeout", type=click.FloatRange(min=0), default=0.0,
+              help="Seconds to wait for another run holding the model.")
+@cache_options
+def enroll(name, audio, segments, rttm, speaker, list_path, target_list, model_path, enroll_dir,
+           do_train, lock_timeout, cache_dir, feature_cache, no_cache_wav):
+    """Enrol speaker NAME from AUDIO.
+
+    All of AUDIO, time ranges of it, or one speaker's turns in an RTTM. The audio (or
+    the excerpt, saved as WAV) is appended to the training list as "path,NAME" and
+    learned like any other training file. Enrolling the same audio again adds nothing.
+    Lines of the evaluation list that name AUDIO are removed.
+
+    \b
+    Examples:
+      streamz enroll alice alice_intro.wav
+      streamz enroll bob meeting.wav --segment 12.5-31 --segment 40-52
+      streamz enroll carol meeting.wav --rttm meeting.rttm --speaker SPEAKER_02
+    """
+    from pathlib import Path
+
+    from ..enrollment import enroll as enroll_speaker, speaker_turns
+    from ..training import TrainConfig, train as train_model
+
+    if segments and rttm:
+        raise click.UsageError("use either --segment or --rttm, not both")
+    if (rttm is None) != (speaker is None):
+        raise click.UsageError("--rttm and --speaker go together")
+    ranges = segments or None
+    if rttm is not None:
+        ranges = speaker_turns(rttm, speaker, uri=Path(audio).stem)
+    target_list = target_list or _default_target_list(list_path)
+    done = enroll_speaker(name, audio, list_path=list_path, model_path=model_path,
+                          ranges=ranges, enroll_dir=enroll_dir, target_list=target_list,
+                          lock_timeout=lock_timeout)
+    if done.added:
+        notice(f"added {done.line} to {shown(list_path)}")
+    else:
+        notice(f"{done.line}: already enrolled, nothing added")
+    _removed_notice(target_list, done.targets_removed)
+    if do_train:
+        with Progress() as progress:
+            report = train_model(list_path, model_path, TrainConfig(lock_timeout=lock_timeout),
+                                 cache=cache_config(cache_dir, feature_cache, no_cache_wav),
+                                 target_list=target_list, hook=progress)
+        _train_notices(report)
+        report_failures(report.failures)

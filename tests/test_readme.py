@@ -1,0 +1,29 @@
+"""README's examples print what README shows."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cli_support import EXAMPLES, invoke
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def shown_output(command: str) -> str:
+    """The ```text block that README gives as the output of ``command``."""
+    text = README.read_text(encoding="utf-8")
+    at = text.index(f"`{command}` prints")
+    return re.search(r"```text\n(.*?)```", text[at:], re.S).group(1)
+
+
+@pytest.mark.slow
+@pytest.mark.models
+def test_identify_list_example(tmp_path, monkeypatch):
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    monkeypatch.chdir(tmp_path / "examples")
+    assert invoke("-q", "train").exit_code == 0
+    result = invoke("identify", "meeting.flac", "--list", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == shown_output("streamz identify meeting.flac --list")
