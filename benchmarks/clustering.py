@@ -1,15 +1,16 @@
-"""Sweep the clustering stage on the dev corpus (segmentation + embeddings cached once).
+"""Sweep the clustering stage on a corpus (segmentation + embeddings cached once).
 
 Usage::
 
     python benchmarks/clustering.py --cache /tmp/streamz-clustering-cache
-    python benchmarks/clustering.py --cache DIR --grid link_threshold=0.6,0.7,0.8 \
-        count_threshold=0.5,0.7
+    python benchmarks/clustering.py --corpus ../shared/data/dev-wide/diar --halves \
+        --cache /tmp/wide --grid neighbour_seconds=4,6,8,10 count_threshold=0.5,0.75
     python benchmarks/clustering.py --cache DIR --grid method=vbx ahc_threshold=0.5,0.6 fb=0.8,3
     python benchmarks/clustering.py --cache DIR-fast --step 2   # the --fast geometry
 
-Each run prints corpus DER (collar 0, overlap scored, all.uem) and the number of files whose
-speaker count is right. Only the clustering stage changes between rows; segmentation and
+Each run prints DER (collar 0, overlap scored, all.uem) and the number of files whose
+speaker count is right, for the corpus and, with ``--halves``, for its odd- and
+even-numbered files apart (dev-wide: tune on the odd half, report the even half). Only the clustering stage changes between rows; segmentation and
 CAM++ embeddings come from ``streamz.diarization`` (the bundled models) and are cached as
 ``<uri>.npz`` in ``--cache``. Nothing is fitted on the reference labels: they are only used
 to score.
@@ -48,19 +49,20 @@ def extract(cache: Path, uris: list[str], step: float, corpus: Path = CORPUS) ->
             y = load_audio(next(p for p in corpus.glob(f"{uri}.*") if p.suffix not in (".rttm", ".uem")))
             act = powerset.to_multilabel(segmentation.run(models.segmentation, y,
                                                           SegmentationConfig(step)))
-            emb = embedding.run(models.embedding, models.head, y, act, step_seconds=step)
-            np.savez(path, act=act, emb=emb, n=len(y), step=step)
+            emb, central = embedding.run(models.embedding, models.head, y, act,
+                                         step_seconds=step)
+            np.savez(path, act=act, emb=emb, central=central, n=len(y), step=step)
             print(f"# extracted {uri} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
         with np.load(path) as z:
             out[uri] = {k: z[k] for k in z.files}
-        if float(out[uri].get("step", 1.0)) != step:
-            raise SystemExit(f"{path} was extracted with step {out[uri]['step']}, not {step}: "
-                             "use another --cache folder")
+        if float(out[uri].get("step", 1.0)) != step or "central" not in out[uri]:
+            raise SystemExit(f"{path} was extracted with step {out[uri]['step']} (or before "
+                             f"central embeddings), not {step}: use another --cache folder")
     return out
 
 
 def evaluate(data: dict[str, dict], cfg, ref, uem, *, step: float = 1.0,
-             count_threshold: float = 0.5) -> tuple[float, int, list[int], dict]:
+             count_threshold: float = 0.75) -> tuple[float, int, list[int], dict]:
     from streamz.diarization.aggregation import speaker_count
     from streamz.diarization.clustering import cluster
     from streamz.diarization.reconstruct import reconstruct
@@ -71,7 +73,7 @@ def evaluate(data: dict[str, dict], cfg, ref, uem, *, step: float = 1.0,
     for uri, z in data.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = cluster(z["emb"], z["act"], cfg)
+            res = cluster(z["emb"], z["act"], cfg, central=z["central"], step_seconds=step)
         count = speaker_count(z["act"], step_seconds=step, threshold=count_threshold)
         disc = reconstruct(z["act"], res.hard_clusters, count, num_speakers=len(res.centroids),
                            step_seconds=step)
@@ -94,9 +96,15 @@ def main(argv=None):
                    "count_threshold")
     p.add_argument("--per-file", action="store_true")
     p.add_argument("--step", type=float, default=1.0, help="segmentation step (2 = --fast)")
+    p.add_argument("--corpus", type=Path, default=CORPUS)
+    p.add_argument("--halves", action="store_true", help="odd- and even-numbered files apart")
     args = p.parse_args(argv)
-    ref, uem = read_rttm(CORPUS / "all.rttm"), read_uem(CORPUS / "all.uem")
-    data = extract(args.cache, list(uem), args.step)
+    ref, uem = read_rttm(args.corpus / "all.rttm"), read_uem(args.corpus / "all.uem")
+    data = extract(args.cache, list(uem), args.step, args.corpus)
+    parts = {"all": list(data)}
+    if args.halves:
+        parts.update({name: [u for u in data if int(u[-2:]) % 2 == parity]
+                      for name, parity in (("odd", 1), ("even", 0))})
     keys, values = [], []
     for item in args.grid:
         key, _, vals = item.partition("=")
@@ -108,11 +116,14 @@ def main(argv=None):
         cfg = ClusteringConfig(vbx=vbx, **{k: v for k, v in settings.items()
                                            if k not in VBX_KEYS | {"count_threshold"}})
         count_threshold = settings.get("count_threshold", DiarizationConfig().count_threshold)
-        der, right, found, per_file = evaluate(data, cfg, ref, uem, step=args.step,
-                                               count_threshold=count_threshold)
         label = " ".join(f"{k}={v}" for k, v in settings.items()) or "defaults"
-        print(f"{label:60s} DER {100 * der:6.2f}%  right count {right}/{len(data)}  {found}",
-              flush=True)
+        for part, uris in parts.items():
+            der, right, found, scored = evaluate({u: data[u] for u in uris}, cfg, ref, uem,
+                                                 step=args.step, count_threshold=count_threshold)
+            if part == "all":
+                per_file = scored
+            print(f"{label:44s} {part:4s} DER {100 * der:6.2f}%  right count "
+                  f"{right}/{len(uris)}  {found}", flush=True)
         if args.per_file:
             for uri, r in per_file.items():
                 print(f"    {uri} DER {100 * r.der:6.2f}  miss {100 * r.missed / r.total:5.2f}"

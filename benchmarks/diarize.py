@@ -4,6 +4,9 @@ Usage::
 
     python benchmarks/diarize.py [--corpus ../shared/data/dev-corpus/diar] [--long-hours 2]
                                  [--skip-long | --long-only] [--long-fast] [--long-in-memory]
+                                 [--skip-fast] [--halves]
+    python benchmarks/diarize.py --corpus ../shared/data/dev-wide/diar --skip-long --halves
+    python benchmarks/diarize.py --corpus build/real-check --skip-long  # scripts/make_real_check.py
 
 Prints one table per mode (default, --fast) and, for a synthetic long recording (the corpus
 conversations concatenated, 16 kHz WAV), its DER, speed and the peak RSS of a child process
@@ -53,29 +56,41 @@ def run_mode(corpus: Path, fast: bool, models) -> list[dict]:
         rows.append({"file": uri, "der": error.der, "miss": error.missed / error.total,
                      "fa": error.false_alarm / error.total,
                      "conf": error.confusion / error.total, "error": error,
-                     "found": result.num_speakers,
+                     "found": result.num_speakers, "count": _count_text(result.count),
                      "ref": len({s.label for s in reference[uri]}),
                      "duration": result.duration, "seconds": elapsed})
     return rows
 
 
-def print_table(title: str, rows: list[dict]) -> None:
+def _count_text(count) -> str:
+    if count is None or count.gap_ratio is None:
+        return count.method if count is not None else "-"
+    return f"{count.speakers} ({count.gap_ratio:.2f}, {count.runner_up})"
+
+
+def print_table(title: str, rows: list[dict], halves: bool = False) -> None:
     print(f"\n{title}")
     print(f"{'file':8s} {'DER%':>6s} {'miss%':>6s} {'FA%':>6s} {'conf%':>6s} {'spk':>5s} "
-          f"{'audio s':>8s} {'xRT':>6s}")
-    total = None
+          f"{'audio s':>8s} {'xRT':>6s} {'count (gap ratio, runner-up)':s}")
     for r in rows:
-        total = r["error"] if total is None else total + r["error"]
         print(f"{r['file']:8s} {100 * r['der']:6.1f} {100 * r['miss']:6.1f} {100 * r['fa']:6.1f} "
               f"{100 * r['conf']:6.1f} {r['found']:>2d}/{r['ref']:<2d} {r['duration']:8.1f} "
-              f"{r['duration'] / r['seconds']:6.1f}")
-    audio = sum(r["duration"] for r in rows)
-    seconds = sum(r["seconds"] for r in rows)
-    right = sum(r["found"] == r["ref"] for r in rows)
-    print(f"{'corpus':8s} {100 * total.der:6.1f} {100 * total.missed / total.total:6.1f} "
-          f"{100 * total.false_alarm / total.total:6.1f} "
-          f"{100 * total.confusion / total.total:6.1f} {right:>2d}/{len(rows):<2d} {audio:8.1f} "
-          f"{audio / seconds:6.1f}")
+              f"{r['duration'] / r['seconds']:6.1f} {r['count']}")
+    groups = [("corpus", rows)]
+    if halves:      # dev-wide: tune on the odd-numbered conversations, report the even ones
+        groups += [(name, [r for r in rows if int(r["file"][-2:]) % 2 == parity])
+                   for name, parity in (("odd", 1), ("even", 0))]
+    for name, group in groups:
+        total = group[0]["error"]
+        for r in group[1:]:
+            total = total + r["error"]
+        audio = sum(r["duration"] for r in group)
+        seconds = sum(r["seconds"] for r in group)
+        right = sum(r["found"] == r["ref"] for r in group)
+        print(f"{name:8s} {100 * total.der:6.1f} {100 * total.missed / total.total:6.1f} "
+              f"{100 * total.false_alarm / total.total:6.1f} "
+              f"{100 * total.confusion / total.total:6.1f} {right:>2d}/{len(group):<2d} "
+              f"{audio:8.1f} {audio / seconds:6.1f}")
 
 
 def make_long(corpus: Path, hours: float, out: Path):
@@ -156,6 +171,10 @@ def main(argv=None) -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--long-hours", type=float, default=2.0)
     parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--skip-fast", action="store_true", help="no --fast table")
+    parser.add_argument("--halves", action="store_true",
+                        help="also odd- and even-numbered files apart (dev-wide: tune on the "
+                             "odd half, report the even half)")
     parser.add_argument("--long-only", action="store_true", help="only the long recording")
     parser.add_argument("--long-fast", action="store_true",
                         help="long recording with the 2 s step (--fast)")
@@ -173,9 +192,10 @@ def main(argv=None) -> int:
     if not args.long_only:
         models = load_models()
         default = run_mode(args.corpus, False, models)
-        print_table("default (1 s segmentation step)", default)
-        fast = run_mode(args.corpus, True, models)
-        print_table("--fast (2 s segmentation step)", fast)
+        print_table("default (1 s segmentation step)", default, args.halves)
+        if not args.skip_fast:
+            fast = run_mode(args.corpus, True, models)
+            print_table("--fast (2 s segmentation step)", fast, args.halves)
     if not args.skip_long:
         measure_long(args.corpus, args.long_hours, fast=args.long_fast,
                      in_memory=args.long_in_memory)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from streamz.diarization.clustering import cluster, train_mask
+from streamz.diarization.clustering import cluster, spectral, train_mask
 from streamz.diarization.config import ClusteringConfig
 from streamz.diarization.vbx import l2_normalize
 
@@ -23,6 +23,10 @@ def _scene(rng, num_speakers=3, num_chunks=60, dimension=32, noise=0.25):
                 dimension)
             truth[c, slot] = spk
     return emb, act, truth
+
+
+def _same_partition(a, b):
+    return len(set(zip(a.tolist(), b.tolist()))) == len(set(a.tolist())) == len(set(b.tolist()))
 
 
 def _consistent(hard, truth):
@@ -98,32 +102,63 @@ def test_input_not_modified(rng):
     np.testing.assert_array_equal(emb, before)
 
 
-def test_cannot_link_separates_close_voices(rng):
-    # two voices closer than plain AHC's threshold, often in the same chunk
-    emb, act, truth = _scene(rng, num_speakers=3, noise=0.1)
-    voice = np.nanmean(emb[truth == 0], axis=0)
-    emb[truth == 1] = voice + 0.45 * 5 * l2_normalize(emb[truth == 1] - voice)
-    assert len(cluster(emb, act, ClusteringConfig(method="vbx")).centroids) < 3
-    res = cluster(emb, act)
-    assert len(res.centroids) == 3 and _consistent(res.hard_clusters, truth)
-
-
-def test_small_clusters_are_not_speakers(rng):
+def test_central_embeddings_are_what_is_clustered(rng):
+    """With central embeddings, the count and partition come from them: whole-chunk
+    embeddings that all look alike do not merge speakers the central ones tell apart."""
     emb, act, truth = _scene(rng)
-    c, s = 3, int(np.flatnonzero(truth[3] >= 0)[0])
-    emb[c, s] = -emb[c, s]                                  # one outlier embedding
-    assert len(cluster(emb, act, ClusteringConfig(min_cluster_size=1)).centroids) == 4
-    assert len(cluster(emb, act).centroids) == 3
+    central = emb.copy()
+    blurred = np.where(np.isfinite(emb), np.nanmean(emb, axis=(0, 1)), np.nan)
+    blurred += 0.01 * rng.standard_normal(emb.shape)
+    res = cluster(blurred.astype(np.float32), act, central=central)
+    assert res.count.speakers == 3 and res.count.method == "eigengap"
+    with pytest.raises(ValueError, match="central"):
+        cluster(emb, act, central=central[:, :2])
+
+
+def test_count_confidence(rng):
+    emb, act, _ = _scene(rng, noise=0.1)
+    clear = cluster(emb, act).count
+    assert clear.speakers == 3 and clear.runner_up != 3 and clear.gap_ratio > 2
+    given = cluster(emb, act, ClusteringConfig(num_speakers=3)).count
+    assert given.method == "given" and given.gap_ratio is None
+
+
+@pytest.mark.parametrize("blocks", [[30, 30], [20, 25, 30], [10, 15, 20, 25, 30]])
+def test_spectral_finds_the_block_count_of_an_affinity(rng, blocks):
+    """Unit vectors in well separated groups: the eigengap gives the number of groups and
+    the partition is the groups."""
+    centers = np.eye(16)[: len(blocks)]
+    truth = np.repeat(np.arange(len(blocks)), blocks)
+    x = l2_normalize(centers[truth] + 0.15 * rng.standard_normal((len(truth), 16)))
+    labels, count = spectral(x, neighbours=8)
+    assert count.speakers == len(blocks) and count.method == "eigengap"
+    assert _same_partition(labels, truth)
+
+
+def test_spectral_one_group_is_one_speaker(rng):
+    x = l2_normalize(np.eye(16)[0] + 0.15 * rng.standard_normal((60, 16)))
+    labels, count = spectral(x, neighbours=8)
+    assert count.speakers == 1 and np.all(labels == 0)
+
+
+def test_spectral_count_within_bounds(rng):
+    truth = np.repeat(np.arange(4), 20)
+    x = l2_normalize(np.eye(16)[truth] + 0.15 * rng.standard_normal((80, 16)))
+    assert spectral(x, neighbours=8, max_k=3)[1].speakers <= 3
+    raised = spectral(x, neighbours=8, min_k=5)[1]
+    assert raised.speakers == 5 and raised.method == "bounded"
+    labels, count = spectral(x, neighbours=8, num=2)
+    assert count.speakers == 2 and set(labels.tolist()) == {0, 1}
 
 
 def test_bad_method_rejected():
     from streamz.errors import ConfigError
-    with pytest.raises(ConfigError, match="cannot_link, vbx"):
-        ClusteringConfig(method="spectral")
+    with pytest.raises(ConfigError, match="spectral, vbx"):
+        ClusteringConfig(method="cannot_link")
 
 
 def test_long_recordings_cluster_a_bounded_subsample(rng, monkeypatch):
-    """Above MAX_CLUSTERED train embeddings, AHC sees a subsample; all are still assigned."""
+    """Above MAX_CLUSTERED embeddings, clustering sees a subsample; all are still assigned."""
     import streamz.diarization.clustering as C
 
     emb, act, truth = _scene(rng, num_chunks=200)

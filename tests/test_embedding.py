@@ -69,11 +69,34 @@ def test_run_shapes_and_nan_for_silent_speakers(rng):
     activity = np.zeros((4, 589, 3), np.float32)
     activity[:, 100:400, 0] = 1
     activity[2, 50:80, 1] = 1                        # ~0.5 s
-    emb = E.run(_FakeBackbone(), _head(rng), y, activity, step_seconds=1.0, block_seconds=10)
-    assert emb.shape == (4, 3, 192) and emb.dtype == np.float32
+    emb, central = E.run(_FakeBackbone(), _head(rng), y, activity, step_seconds=1.0,
+                         block_seconds=10)
+    assert emb.shape == central.shape == (4, 3, 192) and emb.dtype == np.float32
     assert np.isfinite(emb[:, 0]).all()
     assert np.isfinite(emb[2, 1]).all() and np.isnan(emb[[0, 1, 3], 1]).all()
     assert np.isnan(emb[:, 2]).all()
+    # central windows (4.25-5.75 s): speaker 0 (1.7-6.8 s) is there, speaker 1 (0.8-1.4 s) not
+    assert np.isfinite(central[:, 0]).all() and np.isnan(central[:, 1:]).all()
+
+
+def test_central_embedding_pools_the_middle_of_the_chunk_only(rng):
+    """A central embedding is the head of the statistics of the clean frames within the
+    central window; one with under MIN_CENTRAL_SPEECH_SECONDS of speech there is NaN."""
+    y = (0.1 * rng.standard_normal(10 * SR)).astype(np.float32)
+    activity = np.zeros((1, 589, 3), np.float32)
+    activity[0, :, 0] = 1                              # the whole chunk
+    activity[0, 250:275, 1] = 1                        # ~0.4 s in the middle: too little
+    head = _head(rng)
+    emb, central = E.run(_FakeBackbone(), head, y, activity, step_seconds=1.0)
+    window = E.central_window(E.central_seconds(1.0))
+    assert window.sum() == 75                          # 1.5 s of 20 ms frames
+    assert E.central_window(E.central_seconds(2.0)).sum() == 100   # --fast: the 2 s step
+    feats = E.backbone_features(_FakeBackbone(), y, 0, E.FRAMES_PER_CHUNK).astype(np.float64)
+    masks = E.pooling_masks(activity)[0, 0] * window   # speaker 0 minus the overlap, central
+    expected = head(_reference_stats(feats, masks)[None])[0]
+    np.testing.assert_allclose(central[0, 0], expected, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(central[0, 0], emb[0, 0], atol=1e-3)
+    assert np.isnan(central[0, 1]).all() and np.isfinite(emb[0, 1]).all()
 
 
 def test_run_block_size_only_changes_context(rng):
@@ -90,10 +113,11 @@ def test_run_block_size_only_changes_context(rng):
             return [np.tile(d, (1, 7))[:, :512].T[None].astype(np.float32)]
 
     head = _head(rng)
-    a = E.run(_Local(), head, y, activity, step_seconds=2.0, block_seconds=10)
-    b = E.run(_Local(), head, y, activity, step_seconds=2.0, block_seconds=60)
+    a, ca = E.run(_Local(), head, y, activity, step_seconds=2.0, block_seconds=10)
+    b, cb = E.run(_Local(), head, y, activity, step_seconds=2.0, block_seconds=60)
     assert np.isfinite(a).all()
     np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(ca, cb, rtol=1e-3, atol=1e-3)
 
 
 def test_run_rejects_unaligned_step(rng):
@@ -128,7 +152,7 @@ def test_backbone_once_close_to_per_chunk(make_wav):
         turn = ((c * 2 + t) // 6).astype(int)           # which 6 s turn each frame is in
         activity[c, :, 0] = turn % 2 == 0
         activity[c, :, 1] = turn % 2 == 1
-    once = E.run(models.embedding, models.head, y, activity, step_seconds=2.0, block_seconds=20)
+    once, _ = E.run(models.embedding, models.head, y, activity, step_seconds=2.0, block_seconds=20)
     masks = E.pooling_masks(activity)
     cos = []
     for c in range(num_chunks):

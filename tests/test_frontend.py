@@ -20,16 +20,18 @@ def test_segment_and_embed_matches_stages(make_wav, step):
                         for i, s in enumerate(["alice", "bob", "alice", "bob", "alice"])])
     cfg = SegmentationConfig(step)
     activity = powerset.to_multilabel(segmentation.run(models.segmentation, y, cfg))
-    expected = embedding.run(models.embedding, models.head, y, activity, step_seconds=step,
-                             block_seconds=20)
+    expected, expected_central = embedding.run(models.embedding, models.head, y, activity,
+                                               step_seconds=step, block_seconds=20)
     with ThreadPoolExecutor(2) as pool:
-        act, emb = frontend.segment_and_embed(models.segmentation, models.embedding,
-                                              models.head, y, cfg, executor=pool, batch_size=3,
-                                              block_seconds=20)
+        act, emb, central = frontend.segment_and_embed(
+            models.segmentation, models.embedding, models.head, y, cfg, executor=pool,
+            batch_size=3, block_seconds=20)
     np.testing.assert_array_equal(act, activity)
     np.testing.assert_array_equal(emb, expected)
+    np.testing.assert_array_equal(central, expected_central)
+    assert np.isfinite(central).all(axis=2).sum() > 0
     calls = []
-    act2, _ = frontend.segment_and_embed(models.segmentation, models.embedding, models.head,
+    act2, *_ = frontend.segment_and_embed(models.segmentation, models.embedding, models.head,
                                          y, cfg, batch_size=3, block_seconds=20,
                                          hook=lambda step, **kw: calls.append(step))
     np.testing.assert_array_equal(act2, activity)

@@ -3,7 +3,7 @@ import pytest
 from scipy.special import logsumexp
 
 from streamz.diarization.config import VbxConfig
-from streamz.diarization.vbx import ahc, cluster_vbx, constrained_ahc, l2_normalize, vbx
+from streamz.diarization.vbx import ahc, cluster_vbx, l2_normalize, vbx
 
 
 def _blobs(rng, num_speakers=3, per=20, dimension=16, noise=0.04):
@@ -86,31 +86,3 @@ def test_vbx_merges_an_oversplit_speaker(rng):
 def test_vbx_shape_checks():
     with pytest.raises(ValueError, match="shape mismatch"):
         vbx(np.zeros((4, 3)), np.ones(2), np.ones((4, 1)))
-
-
-def test_constrained_ahc_keeps_cannot_link_groups_apart(rng):
-    # two close voices that plain AHC merges; every group holds one embedding of each
-    centres = l2_normalize(rng.standard_normal((2, 16)))
-    close = l2_normalize(centres[0] + 0.5 * centres[1])     # ~0.45 apart
-    x = np.concatenate([centres[0] + 0.03 * rng.standard_normal((20, 16)),
-                        close + 0.03 * rng.standard_normal((20, 16))])
-    groups = np.concatenate([np.arange(20), np.arange(20)])
-    truth = np.repeat([0, 1], 20)
-    assert np.all(ahc(x, threshold=0.6) == 0)
-    labels = constrained_ahc(x, groups, threshold=0.6)
-    assert _same_partition(labels, truth) and labels[0] == 0
-    # a distinct group per embedding: no constraint, same as plain AHC
-    np.testing.assert_array_equal(constrained_ahc(x, np.arange(40), threshold=0.6),
-                                  ahc(x, threshold=0.6))
-
-
-def test_constrained_ahc_tolerance_and_threshold(rng):
-    x, truth = _blobs(rng, num_speakers=2, per=10)
-    groups = np.arange(20)                                     # all distinct ...
-    groups[np.flatnonzero(truth == 1)[0]] = groups[np.flatnonzero(truth == 0)[0]]  # ... but one
-    assert len(np.unique(constrained_ahc(x, groups, threshold=10.0))) == 2
-    assert len(np.unique(constrained_ahc(x, groups, threshold=10.0, tolerance=0.2))) == 1
-    assert _same_partition(constrained_ahc(x, groups, threshold=0.6), truth)
-    np.testing.assert_array_equal(constrained_ahc(x[:1], groups[:1]), [0])
-    with pytest.raises(ValueError, match="group"):
-        constrained_ahc(x, groups[:3])

@@ -80,6 +80,13 @@ def _rounded(components: dict) -> dict:
               help="At most this many speakers.")
 @click.option("--fast", is_flag=True, help="2 s segmentation step instead of 1 s (about 1.5x faster).")
 @click.option("--exclusive", is_flag=True, help="At most one speaker at a time in the output.")
+@click.option("--min-duration-on", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Drop speaker turns shorter than this (seconds).")
+@click.option("--min-duration-off", type=click.FloatRange(min=0), default=0.0,
+              show_default=True, help="Fill pauses shorter than this inside one speaker's "
+                                      "turn (seconds).")
+@click.option("--pad-offset", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Extend every turn by this much at its end (seconds).")
 @click.option("--models-dir", type=click.Path(file_okay=False), default=None,
               help="Models folder (default: $STREAMZ_MODELS_DIR, else the bundled models); a "
                    "pyannote community-1 folder (WeSpeaker ONNX + PLDA) is detected.")
@@ -95,7 +102,8 @@ def _rounded(components: dict) -> dict:
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True,
               help="Confidence needed by --identify to name a speaker.")
 def diarize(audio, output_dir, num_speakers, min_speakers, max_speakers, fast, exclusive,
-            models_dir, threads, as_json, identify, model_path, threshold):
+            min_duration_on, min_duration_off, pad_offset, models_dir, threads, as_json,
+            identify, model_path, threshold):
     """Who spoke when: write RTTM for each AUDIO file.
 
     Files are processed as a queue; a file that fails is reported on stderr, the others
@@ -108,8 +116,9 @@ def diarize(audio, output_dir, num_speakers, min_speakers, max_speakers, fast, e
     from pathlib import Path
 
     from ..diarization import diarize_many, load_models
-    from ..diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, ClusteringConfig,
-                                     DiarizationConfig, RuntimeConfig, SegmentationConfig)
+    from ..diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, BinarizeConfig,
+                                     ClusteringConfig, DiarizationConfig, RuntimeConfig,
+                                     SegmentationConfig)
     from ..diarization.rttm import write_rttm
 
     _check_identify_options(identify)
@@ -122,6 +131,8 @@ def diarize(audio, output_dir, num_speakers, min_speakers, max_speakers, fast, e
     config = DiarizationConfig(
         segmentation=SegmentationConfig(FAST_SEGMENTATION_STEP_SECONDS) if fast
         else SegmentationConfig(),
+        binarize=BinarizeConfig(min_duration_on=min_duration_on,
+                                min_duration_off=min_duration_off, pad_offset=pad_offset),
         clustering=ClusteringConfig(num_speakers=num_speakers, min_speakers=min_speakers or 1,
                                     max_speakers=max_speakers),
         exclusive=exclusive)
@@ -144,6 +155,7 @@ def diarize(audio, output_dir, num_speakers, min_speakers, max_speakers, fast, e
                 results.append({"file": shown(path), "uri": result.uri,
                                 "duration": round(result.duration, 3),
                                 "num_speakers": result.num_speakers,
+                                "speaker_count": _count_json(result.count),
                                 "segments": [{"start": round(s.start, 3), "end": round(s.end, 3),
                                               "speaker": s.label} for s in result.segments]})
                 if matches is not None:
@@ -154,6 +166,15 @@ def diarize(audio, output_dir, num_speakers, min_speakers, max_speakers, fast, e
     if as_json:
         click.echo(json.dumps(results, indent=2))
     report_failures(failures)
+
+
+def _count_json(count) -> dict | None:
+    """How the speaker count was chosen; a gap ratio near 1 means the runner-up was close."""
+    if count is None:
+        return None
+    return {"speakers": count.speakers, "method": count.method,
+            "gap_ratio": None if count.gap_ratio is None else round(count.gap_ratio, 2),
+            "runner_up": count.runner_up}
 
 
 def _check_identify_options(identify: bool) -> None:

@@ -27,6 +27,15 @@ def _hysteresis(tracks: np.ndarray, onset: float, offset: float) -> np.ndarray:
     return state & (idx >= 0)
 
 
+def _pad(track: np.ndarray, before: int, after: int) -> np.ndarray:
+    # Every turn starts `before` frames earlier and ends `after` frames later (clipped).
+    starts, lengths, values = _runs(track)
+    out = track.copy()
+    for s, n in zip(starts[values], lengths[values]):
+        out[max(0, s - before): s + n + after] = True
+    return out
+
+
 def _min_durations(track: np.ndarray, min_on: int, min_off: int) -> np.ndarray:
     # Same order as pyannote's Binarize: fill short interior gaps, then drop short turns.
     track = track.copy()
@@ -55,7 +64,8 @@ def binarize(scores: np.ndarray, cfg: BinarizeConfig = BinarizeConfig(), *,
         (the second to last) independently for every track.
     cfg : BinarizeConfig
         ``onset``/``offset`` thresholds (a frame turns on when its score is > onset and off
-        when it is < offset), ``min_duration_off`` (interior pauses shorter than this are
+        when it is < offset), ``pad_onset``/``pad_offset`` (every turn widened by that much
+        before/after), then ``min_duration_off`` (interior pauses shorter than this are
         filled) and ``min_duration_on`` (turns shorter than this are removed), in seconds.
     frame_step : float
         Seconds between frames; a run of ``n`` frames lasts ``n * frame_step``.
@@ -80,7 +90,10 @@ def binarize(scores: np.ndarray, cfg: BinarizeConfig = BinarizeConfig(), *,
     # Durations in frames; a tiny tolerance keeps e.g. 0.3 s / 0.016875 s from rounding up.
     min_on = int(np.ceil(cfg.min_duration_on / frame_step - 1e-9))
     min_off = int(np.ceil(cfg.min_duration_off / frame_step - 1e-9))
-    if min_on > 0 or min_off > 0:
-        active = np.stack([_min_durations(t, min_on, min_off) for t in active]) \
-            if active.size else active
+    before = int(np.rint(cfg.pad_onset / frame_step))
+    after = int(np.rint(cfg.pad_offset / frame_step))
+    if (before > 0 or after > 0) and active.size:
+        active = np.stack([_pad(t, before, after) for t in active])
+    if (min_on > 0 or min_off > 0) and active.size:
+        active = np.stack([_min_durations(t, min_on, min_off) for t in active])
     return np.moveaxis(active.reshape(moved.shape), -1, -2).astype(np.float32)

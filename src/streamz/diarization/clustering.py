@@ -1,4 +1,4 @@
-"""Global speaker clustering of (chunk, local speaker) embeddings: cannot-link AHC or VBx."""
+"""Global speaker clustering of (chunk, local speaker) embeddings: spectral (eigengap) or VBx."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import eigh
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans
@@ -13,12 +14,24 @@ from sklearn.cluster import KMeans
 from .config import ClusteringConfig
 from .plda import Plda, estimate_plda
 from .reconstruct import INACTIVE
-from .vbx import ahc, cluster_vbx, constrained_ahc, l2_normalize
+from .vbx import ahc, cluster_vbx, l2_normalize
 
 
-#: Most embeddings AHC/k-means/VBx see (about 25 min of audio at the 1 s step); longer
+#: Most embeddings the clustering sees (about 25 min of audio at the 1 s step); longer
 #: recordings cluster an evenly spaced subsample of this size (bounded memory and time).
 MAX_CLUSTERED = 3000
+#: Most speakers the eigengap looks for when ``max_speakers`` is not given.
+MAX_AUTO_SPEAKERS = 15
+
+
+@dataclass(frozen=True)
+class SpeakerCount:
+    """How the number of speakers was decided, and how clear the decision was."""
+
+    speakers: int                # clusters found
+    runner_up: int | None        # the count with the second-largest eigengap
+    gap_ratio: float | None      # largest / second-largest eigengap: near 1 means unsure
+    method: str                  # "eigengap", "given" (num_speakers), "vbx", "bounded", "single"
 
 
 @dataclass(frozen=True)
@@ -27,7 +40,8 @@ class ClusteringResult:
 
     hard_clusters: np.ndarray   # (num_chunks, num_local_speakers) int64, -2 = inactive
     centroids: np.ndarray       # (num_speakers, dimension) float32
-    num_train: int              # embeddings that took part in AHC/VBx
+    num_train: int              # whole-chunk embeddings clean enough to cluster
+    count: SpeakerCount
 
 
 def train_mask(embeddings: np.ndarray, activity: np.ndarray, *,
@@ -71,20 +85,89 @@ def _kmeans_centroids(train: np.ndarray, k: int, n_init: int = 3) -> np.ndarray:
     return np.stack([train[labels == i].mean(axis=0) for i in range(k)])
 
 
-def _cannot_link_centroids(train: np.ndarray, chunk: np.ndarray,
-                           cfg: ClusteringConfig) -> np.ndarray:
-    # Speaker count from AHC with cannot-link constraints (local speakers of one chunk are
-    # different people), ignoring clusters too small to be a speaker; the partition itself
-    # from k-means with that count (on the dev corpus k-means partitions better than the
-    # constrained AHC's own clusters, see benchmarks/RESULTS.md).
-    labels = constrained_ahc(train, chunk, threshold=cfg.link_threshold,
-                             tolerance=cfg.link_tolerance)
-    k = max(1, int(np.sum(np.bincount(labels) >= cfg.min_cluster_size)))
-    return _kmeans_centroids(train, k, n_init=10)
+def spectral(x: np.ndarray, *, neighbours: int, min_k: int = 1, max_k: int = MAX_AUTO_SPEAKERS,
+             num: int | None = None) -> tuple[np.ndarray, SpeakerCount]:
+    """Spectral clustering of unit vectors with the speaker count from the largest eigengap.
+
+    The affinity keeps, for every vector, its cosine similarity to its ``neighbours`` most
+    similar vectors (0 elsewhere), made symmetric. The number of clusters is where the
+    eigenvalues of its (unnormalised) graph Laplacian jump the most: ``k`` loosely connected
+    groups give ``k`` eigenvalues near 0. The partition is k-means on the first ``k``
+    eigenvectors. No distance threshold is involved: the count comes from the structure of
+    each recording's own affinity graph.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, dimension)
+        Length-normalised embeddings, n >= 2.
+    neighbours : int
+        Neighbours kept per vector.
+    min_k, max_k : int
+        The eigengap is searched up to ``max_k``; a count below ``min_k`` is raised to it.
+    num : int, optional
+        Use this count instead of the eigengap.
+
+    Returns
+    -------
+    labels : ndarray of shape (n,), int64
+    count : SpeakerCount
+    """
+    n = len(x)
+    p = int(np.clip(neighbours, 1, n - 1))
+    similarity = x @ x.T
+    np.fill_diagonal(similarity, -np.inf)
+    kth = np.partition(similarity, n - p, axis=1)[:, n - p: n - p + 1]
+    affinity = np.where(similarity >= kth, np.maximum(similarity, 0.0), 0.0)
+    affinity = 0.5 * (affinity + affinity.T)
+    laplacian = np.diag(affinity.sum(axis=1)) - affinity
+    top = int(min(n - 1, max(max_k, min_k, num or 1)))
+    values, vectors = eigh(laplacian, subset_by_index=[0, top])
+    gaps = np.diff(values)                  # gaps[k - 1]: between eigenvalues k - 1 and k
+    order = np.argsort(-gaps[: max(1, min(max_k, top))])
+    if num is not None:
+        count = SpeakerCount(num, None, None, "given")
+    else:
+        k = int(order[0]) + 1
+        runner_up = int(order[1]) + 1 if len(order) > 1 else None
+        ratio = float(gaps[order[0]] / max(gaps[order[1]], 1e-12)) if len(order) > 1 else None
+        count = SpeakerCount(max(k, min_k), runner_up, ratio,
+                             "eigengap" if k >= min_k else "bounded")
+    k = min(count.speakers, n)
+    if k == 1:
+        return np.zeros(n, dtype=np.int64), count
+    labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(vectors[:, :k])
+    return labels.astype(np.int64), count
+
+
+def _spectral_centroids(embeddings, central, mask, cfg: ClusteringConfig, step_seconds: float,
+                        lo: int, hi: float, num: int | None):
+    # Cluster the central embeddings (or the whole-chunk ones when none are given); each
+    # speaker's centroid is the mean of the whole-chunk embeddings of the local speakers whose
+    # central embedding went to it (longer context: steadier centroids).
+    source = np.where(mask[..., None], embeddings, np.nan)
+    if central is not None and np.all(np.isfinite(central), axis=2).sum() >= 2:
+        source = central
+    index = np.flatnonzero(np.all(np.isfinite(source), axis=2))      # usable (chunk, local)
+    if len(index) > MAX_CLUSTERED:
+        index = index[np.linspace(0, len(index) - 1, MAX_CLUSTERED).round().astype(np.int64)]
+    x = l2_normalize(source.reshape(-1, source.shape[-1])[index].astype(np.float64))
+    neighbours = max(1, int(round(cfg.neighbour_seconds / step_seconds)))
+    max_k = int(hi) if np.isfinite(hi) else MAX_AUTO_SPEAKERS
+    labels, count = spectral(x, neighbours=neighbours, min_k=lo, max_k=max_k, num=num)
+    flat = embeddings.reshape(-1, embeddings.shape[-1]).astype(np.float64)
+    whole = mask.reshape(-1)[index]
+    centroids = []
+    for k in range(int(labels.max()) + 1):
+        members = index[(labels == k) & whole]
+        centroids.append(flat[members].mean(axis=0) if len(members)
+                         else x[labels == k].mean(axis=0))
+    fixed = np.full(mask.size, -1, dtype=np.int64)
+    fixed[index] = labels
+    return np.stack(centroids), count, fixed.reshape(mask.shape)
 
 
 def _assign(embeddings: np.ndarray, centroids: np.ndarray, inactive: np.ndarray,
-            constrained: bool) -> np.ndarray:
+            constrained: bool, fixed: np.ndarray | None = None) -> np.ndarray:
     num_chunks, num_local, dimension = embeddings.shape
     flat = embeddings.reshape(-1, dimension).astype(np.float64)
     finite = np.all(np.isfinite(flat), axis=1)
@@ -92,6 +175,11 @@ def _assign(embeddings: np.ndarray, centroids: np.ndarray, inactive: np.ndarray,
     if finite.any():
         score[finite] = 2.0 - cdist(flat[finite], centroids.astype(np.float64), metric="cosine")
     score = score.reshape(num_chunks, num_local, -1)
+    if fixed is not None:
+        # local speakers already clustered (central embeddings) keep their cluster: a score
+        # above any cosine score (at most 2)
+        chunk, local = np.nonzero(fixed >= 0)
+        score[chunk, local, fixed[chunk, local]] = 3.0
     if not constrained:
         hard = np.argmax(np.nan_to_num(score, nan=-np.inf), axis=2)
         return hard.astype(np.int64)
@@ -108,31 +196,38 @@ def _assign(embeddings: np.ndarray, centroids: np.ndarray, inactive: np.ndarray,
 
 
 def cluster(embeddings: np.ndarray, activity: np.ndarray,
-            cfg: ClusteringConfig = ClusteringConfig(), *,
-            plda: Plda | None = None) -> ClusteringResult:
+            cfg: ClusteringConfig = ClusteringConfig(), *, central: np.ndarray | None = None,
+            step_seconds: float = 1.0, plda: Plda | None = None) -> ClusteringResult:
     """Cluster local speakers into global speakers.
 
-    Embeddings of local speakers with enough single-speaker frames are clustered.
+    - ``cfg.method == "spectral"`` (default): :func:`spectral` clustering of the central
+      embeddings (each local speaker pooled over the middle of its chunk, so that consecutive
+      chunks see different audio), the number of speakers from the largest eigengap within
+      ``[min_speakers, max_speakers]`` (or ``num_speakers``); a local speaker with a central
+      embedding belongs to its cluster; a speaker's centroid is the mean of the whole-chunk
+      embeddings of its local speakers. Without central embeddings (the WeSpeaker models),
+      the whole-chunk embeddings of local speakers with enough single-speaker frames are
+      clustered.
+    - ``"vbx"``: AHC on length-normalised whole-chunk embeddings initialises VBx, which runs
+      in a PLDA space (``plda`` when given, e.g. pyannote's for WeSpeaker; otherwise estimated
+      from this recording's AHC clusters, see :func:`plda.estimate_plda`); speaker-count
+      constraints re-cluster with k-means when the count violates them.
 
-    - ``cfg.method == "cannot_link"`` (default): the number of speakers is the number of
-      clusters (of at least ``min_cluster_size`` embeddings) left by centroid AHC that never
-      merges two clusters holding local speakers of one chunk (:func:`vbx.constrained_ahc`);
-      k-means with that number gives the centroids.
-    - ``"vbx"``: AHC on length-normalised embeddings initialises VBx, which runs in a PLDA
-      space (``plda`` when given, e.g. pyannote's for WeSpeaker; otherwise estimated from
-      this recording's AHC clusters, see :func:`plda.estimate_plda`).
-
-    Speaker-count constraints re-cluster with k-means when the count violates them. Every
-    local speaker is then assigned to the closest centroid (cosine), one-to-one inside each
-    chunk.
+    The other local speakers are assigned to the closest centroid (cosine), one-to-one inside
+    each chunk.
 
     Parameters
     ----------
     embeddings : ndarray of shape (num_chunks, num_local_speakers, dimension)
-        NaN rows for skipped local speakers.
+        Whole-chunk embeddings; NaN rows for skipped local speakers.
     activity : ndarray of shape (num_chunks, num_frames, num_local_speakers)
         Binary local activity (decoded segmentation).
     cfg : ClusteringConfig
+    central : ndarray of shape (num_chunks, num_local_speakers, dimension), optional
+        Central embeddings (:func:`embedding.run`); NaN where there are none.
+    step_seconds : float
+        Chunk step (the spectral affinity keeps ``cfg.neighbour_seconds / step_seconds``
+        neighbours).
     plda : Plda, optional
         A pretrained PLDA matching the embeddings.
 
@@ -140,11 +235,14 @@ def cluster(embeddings: np.ndarray, activity: np.ndarray,
     -------
     ClusteringResult
         ``hard_clusters`` of shape (num_chunks, num_local_speakers) with ``-2`` for inactive
-        local speakers, and ``centroids`` of shape (num_speakers, dimension) (mean of the raw
-        embeddings of each speaker).
+        local speakers, ``centroids`` of shape (num_speakers, dimension) (mean of the raw
+        embeddings of each speaker), and how the count was decided.
     """
     embeddings = np.asarray(embeddings, dtype=np.float32)
     activity = np.asarray(activity)
+    if central is not None and np.shape(central) != embeddings.shape:
+        raise ValueError(f"central embeddings {np.shape(central)} must have the shape of the "
+                         f"embeddings {embeddings.shape}")
     if embeddings.ndim != 3 or activity.ndim != 3 or \
             activity.shape[0] != embeddings.shape[0] or activity.shape[2] != embeddings.shape[1]:
         raise ValueError(f"embeddings {embeddings.shape} and activity {activity.shape} must be "
@@ -154,12 +252,10 @@ def cluster(embeddings: np.ndarray, activity: np.ndarray,
     inactive = np.sum(activity > 0.5, axis=1) == 0                   # (chunks, local)
     mask = train_mask(embeddings, activity, min_active_ratio=cfg.min_active_ratio)
     train = embeddings[mask].astype(np.float64)                       # (num_train, dimension)
-    train_chunks = np.nonzero(mask)[0]
     if len(train) > MAX_CLUSTERED:
-        # Long recordings: AHC is O(n^2) in memory and time, so the speakers are found on an
-        # evenly spaced subsample; every embedding is still assigned to the centroids below.
-        keep = np.linspace(0, len(train) - 1, MAX_CLUSTERED).round().astype(np.int64)
-        train, train_chunks = train[keep], train_chunks[keep]
+        # Long recordings: clustering is O(n^2) in memory and time, so the speakers are found
+        # on an evenly spaced subsample; every embedding is still assigned to the centroids.
+        train = train[np.linspace(0, len(train) - 1, MAX_CLUSTERED).round().astype(np.int64)]
     num, lo, hi = _speaker_bounds(cfg, len(train))
 
     if len(train) < 2 or hi < 2:
@@ -170,22 +266,25 @@ def cluster(embeddings: np.ndarray, activity: np.ndarray,
         source = train if len(train) else finite
         centroid = source.mean(axis=0, keepdims=True) if len(source) else \
             np.zeros((1, dimension))
-        return ClusteringResult(hard, centroid.astype(np.float32), len(train))
+        return ClusteringResult(hard, centroid.astype(np.float32), len(train),
+                                SpeakerCount(1, None, None, "single"))
 
-    if cfg.method == "cannot_link":
-        centroids = _cannot_link_centroids(train, train_chunks, cfg)
+    constrained, fixed = cfg.constrained_assignment, None
+    if cfg.method == "spectral":
+        centroids, count, fixed = _spectral_centroids(embeddings, central, mask, cfg,
+                                                      step_seconds, lo, hi, num)
     else:
         centroids = _vbx_centroids(train, cfg, plda)
-
-    constrained = cfg.constrained_assignment
-    k = len(centroids)
-    target = num if num is not None else (lo if k < lo else hi if k > hi else None)
-    if target is not None and target != k:
-        centroids = _kmeans_centroids(train, int(target))
-        constrained = False     # pyannote: forced counts are not assigned one-to-one
-    hard = _assign(embeddings, centroids, inactive, constrained)
+        count = SpeakerCount(len(centroids), None, None, "vbx")
+        k = len(centroids)
+        target = num if num is not None else (lo if k < lo else hi if k > hi else None)
+        if target is not None and target != k:
+            centroids = _kmeans_centroids(train, int(target))
+            count = SpeakerCount(int(target), None, None, "given" if num else "bounded")
+            constrained = False     # pyannote: forced counts are not assigned one-to-one
+    hard = _assign(embeddings, centroids, inactive, constrained, fixed)
     hard[inactive] = INACTIVE
-    return ClusteringResult(hard, centroids.astype(np.float32), len(train))
+    return ClusteringResult(hard, centroids.astype(np.float32), len(train), count)
 
 
 def _vbx_centroids(train: np.ndarray, cfg: ClusteringConfig, plda: Plda | None) -> np.ndarray:

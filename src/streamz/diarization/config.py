@@ -41,13 +41,16 @@ class BinarizeConfig:
     offset: float = 0.5             # deactivation threshold
     min_duration_on: float = 0.0    # seconds; shorter speech turns are removed
     min_duration_off: float = 0.0   # seconds; shorter pauses are filled
+    pad_onset: float = 0.0          # seconds added before every turn
+    pad_offset: float = 0.0         # seconds added after every turn
 
     def __post_init__(self):
         if not 0 <= self.offset <= self.onset <= 1:
             raise ConfigError(f"need 0 <= offset <= onset <= 1, got onset={self.onset}, "
                               f"offset={self.offset}")
-        if self.min_duration_on < 0 or self.min_duration_off < 0:
-            raise ConfigError("min_duration_on/off must be >= 0 seconds")
+        if min(self.min_duration_on, self.min_duration_off, self.pad_onset,
+               self.pad_offset) < 0:
+            raise ConfigError("min_duration_on/off and pad_onset/offset must be >= 0 seconds")
 
 
 @dataclass(frozen=True)
@@ -66,15 +69,16 @@ class VbxConfig:
             raise ConfigError(f"VBx max_iters must be >= 1, got {self.max_iters}")
 
 
-CLUSTERING_METHODS = ("cannot_link", "vbx")
+CLUSTERING_METHODS = ("spectral", "vbx")
 
 
 @dataclass(frozen=True)
 class ClusteringConfig:
-    method: str = "cannot_link"     # speaker count + partition; "vbx": AHC -> PLDA -> VBx
-    link_threshold: float = 0.7     # cannot_link: centroid-distance stop of the constrained AHC
-    link_tolerance: float = 0.0     # cannot_link: share of chunks two clusters may have in common
-    min_cluster_size: int = 3       # cannot_link: smaller clusters do not count as speakers
+    method: str = "spectral"        # eigengap count + spectral partition; "vbx": AHC -> PLDA -> VBx
+    #: spectral: each embedding keeps its most similar neighbours, as many as there are chunk
+    #: steps in this many seconds (8 at the 1 s step, 4 in --fast); chosen on dev-wide's
+    #: odd-numbered conversations, the middle of a plateau (6-10 neighbours alike)
+    neighbour_seconds: float = 8.0
     ahc_threshold: float = 0.6      # vbx: centroid-linkage threshold on length-normalised embeddings
     vbx: VbxConfig = field(default_factory=VbxConfig)
     num_speakers: int | None = None
@@ -89,11 +93,8 @@ class ClusteringConfig:
         if self.method not in CLUSTERING_METHODS:
             raise ConfigError(f"clustering method must be one of [{', '.join(CLUSTERING_METHODS)}]"
                               f", got {self.method!r}")
-        if not 0 <= self.link_tolerance < 1 or self.link_threshold <= 0:
-            raise ConfigError(f"need link_threshold > 0 and 0 <= link_tolerance < 1, got "
-                              f"{self.link_threshold} and {self.link_tolerance}")
-        if self.min_cluster_size < 1:
-            raise ConfigError(f"min_cluster_size must be >= 1, got {self.min_cluster_size}")
+        if self.neighbour_seconds <= 0:
+            raise ConfigError(f"neighbour_seconds must be > 0, got {self.neighbour_seconds}")
         if self.plda_method not in ("lda", "isotropic"):
             raise ConfigError(f"plda_method must be one of [lda, isotropic], got "
                               f"{self.plda_method!r}")
@@ -114,6 +115,9 @@ class DiarizationConfig:
     binarize: BinarizeConfig = field(default_factory=BinarizeConfig)
     clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
     exclusive: bool = False         # at most one speaker per frame in the output
+    #: reconstruction: chunk votes weighted by a Hamming window (the chunk's centre counts
+    #: most); chosen on dev-wide's odd-numbered conversations (DER 12.2 -> 10.7 %)
+    centre_weighted: bool = True
     #: A frame gets n speakers when the average number of active local speakers over the chunks
     #: covering it is >= n - 1 + count_threshold (0.5: pyannote's rounding).
     count_threshold: float = 0.75

@@ -30,6 +30,14 @@ MIN_SPEECH_SECONDS = 0.1
 MIN_CLEAN_SECONDS = 0.5
 #: Chunks pooled per NumPy call (bounds the float64 temporaries to ~25 MB).
 POOL_BATCH = 8
+#: Central embeddings (what the speakers are counted and clustered on) pool a local speaker's
+#: clean frames in the middle of its chunk only, over this width or the chunk step if longer:
+#: consecutive chunks then see (nearly) disjoint audio, where whole-chunk embeddings of one
+#: turn are near copies of each other (chunks overlap by 9 s). The middle is where the
+#: segmentation has the most context on both sides.
+CENTRAL_SECONDS = 1.5
+#: A central embedding needs this much clean speech in its window; less gives NaN.
+MIN_CENTRAL_SPEECH_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,27 @@ def speaker_masks(activity: np.ndarray, *, exclude_overlap: bool = True) -> np.n
     seg_frames_per_second = activity.shape[1] / (WINDOW_SAMPLES / SAMPLE_RATE)
     enough = clean.sum(axis=1, keepdims=True) > MIN_CLEAN_SECONDS * seg_frames_per_second
     return np.where(enough, clean, activity)
+
+
+def central_seconds(step_seconds: float) -> float:
+    """Width of the central pooling window for a chunk step (see ``CENTRAL_SECONDS``)."""
+    return max(CENTRAL_SECONDS, step_seconds)
+
+
+def central_window(width_seconds: float, *, first: bool = False,
+                   last: bool = False) -> np.ndarray:
+    """Backbone frames of a chunk within ``width_seconds / 2`` of its middle.
+
+    The first chunk's window reaches back to the start of the chunk and the last chunk's to
+    its end, so that every moment of a recording is in some chunk's window.
+
+    Returns
+    -------
+    window : ndarray of shape (FRAMES_PER_CHUNK,), bool
+    """
+    centers = (np.arange(FRAMES_PER_CHUNK) * BACKBONE_HOP + _fbank.FRAME_LENGTH / 2) / SAMPLE_RATE
+    offset = centers - WINDOW_SAMPLES / SAMPLE_RATE / 2
+    return ((offset > -width_seconds / 2) | first) & ((offset < width_seconds / 2) | last)
 
 
 def _seg_frame_index(num_seg_frames: int) -> np.ndarray:
@@ -205,16 +234,24 @@ class Pooler:
     step_seconds : float
     exclude_overlap : bool
         See :func:`pooling_masks`.
+    central : bool
+        Also pool each local speaker over the middle of its chunk only (``self.central``,
+        see ``CENTRAL_SECONDS``).
     """
 
     def __init__(self, head: EmbeddingHead, num_chunks: int, num_local: int, *,
-                 step_seconds: float, exclude_overlap: bool = True):
+                 step_seconds: float, exclude_overlap: bool = True, central: bool = False):
         self.head = head
         self.step = step_frames(step_seconds)
         self.exclude_overlap = exclude_overlap
         self.num_chunks = num_chunks
-        self.embeddings = np.full((num_chunks, num_local, EMBEDDING_DIMENSION), np.nan,
-                                  np.float32)
+        shape = (num_chunks, num_local, EMBEDDING_DIMENSION)
+        self.embeddings = np.full(shape, np.nan, np.float32)
+        self.central = np.full(shape, np.nan, np.float32) if central else None
+        width = central_seconds(step_seconds)
+        self._windows = np.stack([central_window(width, first=True),      # chunk 0
+                                  central_window(width),                   # the others
+                                  central_window(width, last=True)])       # the last chunk
         self._buffer = np.zeros((0, BACKBONE_CHANNELS), dtype=np.float64)
         self._start = 0                        # global backbone frame of _buffer[0]
         self.next_chunk = 0                    # first chunk not pooled yet
@@ -242,13 +279,23 @@ class Pooler:
         for group in range(self.next_chunk, ready, POOL_BATCH):
             idx = np.arange(group, min(group + POOL_BATCH, ready))
             masks = pooling_masks(activity[idx], exclude_overlap=self.exclude_overlap)
+            num_local = masks.shape[1]
+            if self.central is not None:
+                which = np.where(idx == 0, 0, np.where(idx == self.num_chunks - 1, 2, 1))
+                central = masks * self._windows[which][:, None, :]
+                enough = central.sum(axis=2, keepdims=True) >= \
+                    MIN_CENTRAL_SPEECH_SECONDS * SAMPLE_RATE / BACKBONE_HOP
+                masks = np.concatenate([masks, central * enough], axis=1)   # one product
             stats = _pool_slices(x, x2, idx * self.step - self._start, masks)
             flat = stats.reshape(-1, stats.shape[-1])
             valid = np.all(np.isfinite(flat), axis=1)
             emb = np.full((flat.shape[0], EMBEDDING_DIMENSION), np.nan, np.float32)
             if valid.any():
                 emb[valid] = self.head(flat[valid])
-            self.embeddings[idx] = emb.reshape(len(idx), -1, EMBEDDING_DIMENSION)
+            emb = emb.reshape(len(idx), -1, EMBEDDING_DIMENSION)
+            self.embeddings[idx] = emb[:, :num_local]
+            if self.central is not None:
+                self.central[idx] = emb[:, num_local:]
         self.next_chunk = ready
         keep_from = ready * self.step - self._start
         self._buffer = self._buffer[keep_from:]
@@ -277,7 +324,7 @@ def _finish_stats(s1, s2, n) -> np.ndarray:
 
 def run(session, head: EmbeddingHead, y: np.ndarray, activity: np.ndarray, *,
         step_seconds: float, exclude_overlap: bool = True, block_seconds: float = 60.0,
-        executor=None, hook=None) -> np.ndarray:
+        executor=None, hook=None) -> tuple[np.ndarray, np.ndarray]:
     """CAM++ embedding of every (chunk, local speaker).
 
     The frame-level backbone runs once over the recording, in blocks of ``block_seconds``
@@ -311,11 +358,14 @@ def run(session, head: EmbeddingHead, y: np.ndarray, activity: np.ndarray, *,
     -------
     embeddings : ndarray of shape (num_chunks, num_local_speakers, 192), float32
         NaN rows for local speakers with too little speech.
+    central : ndarray of shape (num_chunks, num_local_speakers, 192), float32
+        The same speakers pooled over the middle of their chunk only (``CENTRAL_SECONDS``);
+        NaN where that window holds less than ``MIN_CENTRAL_SPEECH_SECONDS`` of clean speech.
     """
     y = np.ascontiguousarray(y, dtype=np.float32)
     activity = np.asarray(activity)
     pooler = Pooler(head, activity.shape[0], activity.shape[2], step_seconds=step_seconds,
-                    exclude_overlap=exclude_overlap)
+                    exclude_overlap=exclude_overlap, central=True)
     blocks = backbone_blocks(activity.shape[0], step_seconds, block_seconds)
     results = in_order(executor, [(backbone_features, session, y, first, last)
                                   for first, last in blocks], ahead=2)
@@ -323,7 +373,7 @@ def run(session, head: EmbeddingHead, y: np.ndarray, activity: np.ndarray, *,
         pooler.add(feats, last, activity)
         if hook is not None:
             hook("embeddings", completed=last, total=blocks[-1][1])
-    return pooler.embeddings
+    return pooler.embeddings, pooler.central
 
 
 def in_order(executor, calls, ahead: int):
@@ -345,4 +395,5 @@ def in_order(executor, calls, ahead: int):
 
 
 __all__ = ["EmbeddingHead", "load_head", "pooling_masks", "pool", "backbone_features", "run",
-           "Pooler", "speaker_masks", "backbone_blocks", "step_frames", "NUM_LOCAL_SPEAKERS", "FRAMES_PER_WINDOW"]
+           "Pooler", "speaker_masks", "backbone_blocks", "step_frames", "central_seconds",
+           "central_window", "NUM_LOCAL_SPEAKERS", "FRAMES_PER_WINDOW"]

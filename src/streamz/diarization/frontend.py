@@ -56,7 +56,7 @@ def segment(session, y: np.ndarray, cfg: SegmentationConfig, *, executor=None,
 def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: np.ndarray,
                       cfg: SegmentationConfig, *, executor=None, batch_size: int = 4,
                       block_seconds: float = 60.0, hook=None
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Local activity and CAM++ embeddings of every (chunk, local speaker).
 
     Same results as :func:`segmentation.run` + :func:`powerset.to_multilabel` followed by
@@ -84,11 +84,14 @@ def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: n
     activity : ndarray of shape (num_chunks, 589, 3), float32
     embeddings : ndarray of shape (num_chunks, 3, 192), float32
         NaN rows for local speakers with too little speech.
+    central : ndarray of shape (num_chunks, 3, 192), float32
+        Central embeddings (see :func:`embedding.run`).
     """
     y = as_audio(y)
     total = segmentation.num_chunks(y.shape[0], cfg)
     activity = np.zeros((total, FRAMES_PER_WINDOW, NUM_LOCAL_SPEAKERS), np.float32)
-    pooler = embedding.Pooler(head, total, NUM_LOCAL_SPEAKERS, step_seconds=cfg.step_seconds)
+    pooler = embedding.Pooler(head, total, NUM_LOCAL_SPEAKERS, step_seconds=cfg.step_seconds,
+                              central=True)
     blocks = embedding.backbone_blocks(total, cfg.step_seconds, block_seconds)
     # One task list in time order: each backbone block (the longest task: started first, so
     # that no core idles at the end), then the segmentation batches of the chunks it completes.
@@ -120,7 +123,7 @@ def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: n
         # once: the two stages advance together, and alternating progress steps would make
         # a progress display restart at every block
         hook("embeddings", completed=blocks[-1][1], total=blocks[-1][1])
-    return activity, pooler.embeddings
+    return activity, pooler.embeddings, pooler.central
 
 
 def _backbone_block(lock, backbone, y, first, last):

@@ -42,6 +42,7 @@ class DiarizationResult:
     segments: tuple[rttm.Segment, ...]
     duration: float                # seconds of audio
     num_speakers: int              # speakers with at least one turn
+    count: object = None           # clustering.SpeakerCount: how sure the count is (None: silence)
 
     def to_rttm(self) -> str:
         """RTTM text (empty string when nobody speaks)."""
@@ -143,12 +144,14 @@ def diarize(audio, *, models: DiarizationModels | None = None,
     _call(hook, "loaded", artifact=y)
 
     with ThreadPoolExecutor(_workers(runtime), thread_name_prefix="streamz-diarize") as pool:
-        activity, embeddings = _segment_and_embed(models, y, config, runtime, pool, hook)
+        activity, embeddings, central = _segment_and_embed(models, y, config, runtime, pool,
+                                                           hook)
     if duration >= STREAM_MIN_SECONDS:      # long recording: memory for the stages below
         release_memory(models.segmentation)
         release_memory(models.embedding)
     #   activity: (num_chunks, num_frames, num_local_speakers) = (num_chunks, 589, 3)
-    #   embeddings: (num_chunks, num_local_speakers, dimension)
+    #   embeddings, central: (num_chunks, num_local_speakers, dimension); central is None for
+    #   the WeSpeaker models
     if not activity.any():
         return empty                                    # no speech anywhere
     count = aggregation.speaker_count(activity, step_seconds=step,
@@ -156,17 +159,27 @@ def diarize(audio, *, models: DiarizationModels | None = None,
     #   shape: (num_global_frames,) int
     from . import clustering          # scikit-learn/SciPy: imported when first needed
 
-    clusters = clustering.cluster(embeddings, activity, config.clustering, plda=models.plda)
+    clusters = clustering.cluster(embeddings, activity, config.clustering, central=central,
+                                  step_seconds=step, plda=models.plda)
     #   hard_clusters: (num_chunks, num_local_speakers); centroids: (num_speakers, dimension)
     _call(hook, "clustering", artifact=clusters)
     discrete = reconstruct.reconstruct(activity, clusters.hard_clusters, count,
                                        exclusive=config.exclusive,
-                                       num_speakers=len(clusters.centroids), step_seconds=step)
+                                       num_speakers=len(clusters.centroids),
+                                       centre_weighted=config.centre_weighted,
+                                       step_seconds=step)
     #   shape: (num_global_frames, num_speakers)
-    discrete = binarize.binarize(discrete, config.binarize)
-    #   shape: (num_global_frames, num_speakers), min on/off durations applied
+    smoothed = binarize.binarize(discrete, config.binarize)
+    if config.exclusive:            # padding or filled pauses must not overlap two speakers
+        first = np.argmax(discrete + smoothed, axis=1)      # the speaker reconstructed there
+        smoothed *= np.arange(smoothed.shape[1])[None, :] == first[:, None]
+    first_turn = np.where(smoothed.any(axis=0), smoothed.argmax(axis=0), smoothed.shape[0])
+    discrete = smoothed[:, np.argsort(first_turn, kind="stable")]
+    #   shape: (num_global_frames, num_speakers), pads and min on/off durations applied,
+    #   speakers in order of their first turn (SPEAKER_00 speaks first)
     segments = rttm.to_segments(discrete, duration=duration)
-    return DiarizationResult(uri, tuple(segments), duration, len({s.label for s in segments}))
+    return DiarizationResult(uri, tuple(segments), duration, len({s.label for s in segments}),
+                             clusters.count)
 
 
 def _workers(runtime: RuntimeConfig) -> int:
@@ -184,7 +197,7 @@ def _segment_and_embed(models: DiarizationModels, y, config: DiarizationConfig,
                                     batch_size=batch, hook=hook)
         return activity, wespeaker.run(models.embedding, y, activity,
                                        step_seconds=seg_cfg.step_seconds, executor=pool,
-                                       hook=hook)
+                                       hook=hook), None
     return frontend.segment_and_embed(models.segmentation, models.embedding, models.head, y,
                                       seg_cfg, executor=pool, batch_size=batch, hook=hook)
 

@@ -51,6 +51,7 @@ def clustered_activity(activity: np.ndarray, hard_clusters: np.ndarray,
 
 def reconstruct(activity: np.ndarray, hard_clusters: np.ndarray, count: np.ndarray, *,
                 exclusive: bool = False, num_speakers: int | None = None,
+                centre_weighted: bool = True,
                 step_seconds: float = SEGMENTATION_STEP_SECONDS,
                 window_seconds: float = SEGMENTATION_WINDOW_SECONDS,
                 frame_step: float = FRAME_STEP_SECONDS,
@@ -58,7 +59,10 @@ def reconstruct(activity: np.ndarray, hard_clusters: np.ndarray, count: np.ndarr
     """Build the discrete diarization: per frame, the ``count`` most active clusters.
 
     As pyannote's ``SpeakerDiarization.reconstruct``: cluster activations are summed over the
-    overlapping chunks (no averaging), then in every global frame the ``count[t]`` clusters
+    overlapping chunks (no averaging; with ``centre_weighted``, each chunk's frames weighted
+    by a Hamming window, so that a frame's cluster is decided mostly by the chunks it is
+    central in, where the segmentation has context on both sides and where the clustering
+    looked), then in every global frame the ``count[t]`` clusters
     with the highest sum are marked active (ties go to the lower cluster index), among the
     clusters with some activity in that frame: when a frame asks for more speakers than are
     active there, only the active ones are marked (pyannote would pad with a silent speaker
@@ -76,6 +80,8 @@ def reconstruct(activity: np.ndarray, hard_clusters: np.ndarray, count: np.ndarr
         At most one speaker per frame (the count is clipped to 1).
     num_speakers : int, optional
         Number of clusters (columns); defaults to ``hard_clusters.max() + 1``.
+    centre_weighted : bool
+        Weight each chunk's frames by a Hamming window (see above).
     step_seconds, window_seconds, frame_step, frame_duration : float
         Geometry, see :func:`aggregation.aggregate`.
 
@@ -88,6 +94,8 @@ def reconstruct(activity: np.ndarray, hard_clusters: np.ndarray, count: np.ndarr
     if exclusive:
         count = np.minimum(count, 1)
     clustered = clustered_activity(activity, hard_clusters, num_speakers)
+    if centre_weighted:
+        clustered *= np.hamming(clustered.shape[1]).astype(np.float32)[None, :, None]
     activations = aggregate(clustered, step_seconds=step_seconds, window_seconds=window_seconds,
                             frame_step=frame_step, frame_duration=frame_duration,
                             skip_average=True, missing=0.0)

@@ -1,4 +1,4 @@
-"""AHC (plain or with cannot-link constraints) and VBx clustering of speaker embeddings, float64."""
+"""AHC and VBx clustering of speaker embeddings, float64."""
 
 from __future__ import annotations
 
@@ -42,91 +42,6 @@ def ahc(embeddings: np.ndarray, *, threshold: float = 0.6) -> np.ndarray:
     raw = fcluster(dendrogram, threshold, criterion="distance")
     _, first, labels = np.unique(raw, return_index=True, return_inverse=True)
     # renumber by first appearance so the result does not depend on scipy's numbering
-    order = np.argsort(np.argsort(first))
-    return order[labels].astype(np.int64)
-
-
-#: Distance below which embeddings are pre-merged by plain centroid AHC before the constrained
-#: pass (well inside one speaker: same-speaker clusters merge at 0.3-0.7, different-speaker
-#: centroids are >= 0.4 apart on the dev corpus); keeps the constrained pass small.
-PRE_MERGE_DISTANCE = 0.3
-
-
-def constrained_ahc(embeddings: np.ndarray, groups: np.ndarray, *, threshold: float = 0.7,
-                    tolerance: float = 0.0,
-                    pre_threshold: float = PRE_MERGE_DISTANCE) -> np.ndarray:
-    """Centroid-linkage AHC that never merges clusters holding embeddings of one group.
-
-    Local speakers of the same segmentation chunk are different speakers (the segmentation
-    says so), so two clusters that both have an embedding from one chunk are not merged
-    (cannot-link). Clusters are merged closest first (Euclidean distance between the
-    centroids of length-normalised embeddings) until no allowed pair is closer than
-    ``threshold``.
-
-    Parameters
-    ----------
-    embeddings : ndarray of shape (num_embeddings, dimension)
-        Finite embeddings.
-    groups : ndarray of shape (num_embeddings,), int
-        Cannot-link group of each embedding (its chunk index).
-    threshold : float
-        Stop merging above this centroid distance.
-    tolerance : float
-        Two clusters may still merge when the number of groups they share is at most
-        ``tolerance`` times the number of groups of the smaller one (0: any shared group
-        blocks the merge).
-    pre_threshold : float
-        Plain centroid AHC first merges everything closer than this (speed); constraints
-        only apply above it, so voices closer than this are not told apart.
-
-    Returns
-    -------
-    labels : ndarray of shape (num_embeddings,), int64
-        Cluster indices ``0 .. num_clusters - 1``, numbered by first appearance.
-    """
-    x = l2_normalize(embeddings)
-    groups = np.asarray(groups)
-    if x.ndim != 2 or not np.all(np.isfinite(x)) or groups.shape != (x.shape[0],):
-        raise ValueError(f"expected finite embeddings of shape (num_embeddings, dimension) and "
-                         f"one group each, got {np.shape(embeddings)} and {groups.shape}")
-    if x.shape[0] < 2:
-        return np.zeros(x.shape[0], dtype=np.int64)
-    labels = ahc(x, threshold=min(pre_threshold, threshold))
-    m = int(labels.max()) + 1
-    size = np.bincount(labels, minlength=m).astype(np.float64)
-    centroids = np.zeros((m, x.shape[1]))
-    np.add.at(centroids, labels, x)
-    centroids /= size[:, None]
-    _, group_index = np.unique(groups, return_inverse=True)
-    present = np.zeros((m, int(group_index.max()) + 1))         # (clusters, groups) 0/1
-    present[labels, group_index] = 1.0
-
-    sq = np.sum(centroids ** 2, axis=1)
-    dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * centroids @ centroids.T, 0.0))
-    n_groups = present.sum(axis=1)
-    common = present @ present.T
-    dist[common > tolerance * np.minimum(n_groups[:, None], n_groups[None, :])] = np.inf
-    np.fill_diagonal(dist, np.inf)
-    alive = np.ones(m, dtype=bool)
-    while True:
-        flat = int(np.argmin(dist))
-        a, b = divmod(flat, m)
-        if not dist[a, b] <= threshold:
-            break
-        centroids[a] = (size[a] * centroids[a] + size[b] * centroids[b]) / (size[a] + size[b])
-        size[a] += size[b]
-        present[a] = np.maximum(present[a], present[b])
-        present[b] = 0.0
-        n_groups[a], n_groups[b] = present[a].sum(), 0.0
-        alive[b] = False
-        labels[labels == b] = a
-        dist[b, :] = dist[:, b] = np.inf
-        row = np.sqrt(np.sum((centroids - centroids[a]) ** 2, axis=1))
-        common = present @ present[a]
-        row[~alive | (common > tolerance * np.minimum(n_groups, n_groups[a]))] = np.inf
-        row[a] = np.inf
-        dist[a, :] = dist[:, a] = row
-    _, first, labels = np.unique(labels, return_index=True, return_inverse=True)
     order = np.argsort(np.argsort(first))
     return order[labels].astype(np.int64)
 
