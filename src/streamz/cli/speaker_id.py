@@ -8,8 +8,8 @@ import click
 
 from ._report import (compare_with, finish, plots_module, print_run, report_options,
                       write_report)
-from ._shared import (Progress, cache_config, cache_options, load_speaker_model, model_option,
-                      notice, plural, report_failures, shown, threshold_option,
+from ._shared import (DEFAULT_MODEL, Progress, cache_config, cache_options, load_speaker_model,
+                      model_option, notice, plural, report_failures, shown, threshold_option,
                       verbosity_options, warn)
 
 
@@ -237,6 +237,65 @@ def _format_eval(report) -> str:
               " " * (width + 1) + " ".join(f"{label:>{width}}" for label in report.confusion_labels)]
     for label, row in zip(report.confusion_labels, report.confusion):
         lines.append(f"{label:<{width}} " + " ".join(f"{n:>{width}}" for n in row))
+    return "\n".join(lines)
+
+
+@click.command()
+@verbosity_options
+@click.argument("model", required=False, default=DEFAULT_MODEL, type=click.Path())
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON output, with the sha256 and label of every learned file.")
+def info(model, as_json):
+    """Show how a speaker model was made.
+
+    MODEL (default: models/model.npz): the streamz version that last wrote it, the
+    training configuration and seed, the feature front end and its models' sha256, the
+    speakers, the learned files' digest, and the recent training runs.
+
+    \b
+    Example:
+      streamz info models/model.npz --json
+    """
+    from ..provenance import model_info
+
+    details = model_info(load_speaker_model(model), shown(model), files=as_json)
+    if as_json:
+        click.echo(json.dumps(details, indent=2))
+    else:
+        click.echo(_info_text(details))
+
+
+def _info_text(d: dict) -> str:
+    """``streamz info`` as text."""
+    def pairs(values: dict) -> str:
+        return " ".join(f"{key}={value}" for key, value in values.items())
+
+    missing = f"not recorded (model format {d['format_version']}, written before streamz " \
+              "recorded it)"
+    models = d["front_end_models"]
+    lines = [f"model: {d['model']} (format {d['format_version']})",
+             "written by: " + (f"streamz {d['streamz_version']}, created {d['created']}, "
+                               f"updated {d['updated']}" if d["streamz_version"] else missing),
+             f"features: {d['feature_config']['kind']}; front-end models: " + (
+                 missing if models is None else
+                 ", ".join(f"{f} sha256 {h}" for f, h in models.items()) or "none"),
+             f"speakers: {len(d['speakers'])}: " + ", ".join(
+                 f"{s} ({plural(n, 'file')})" for s, n in d["speakers"].items()),
+             f"learned files: {d['learned_files']}, digest sha256 {d['learned_digest']}",
+             f"seed: {missing if d['seed'] is None else d['seed']}",
+             "training config (last run): " + (missing if d["train_config"] is None
+                                               else pairs(d["train_config"])),
+             f"classifier: {pairs(d['classifier'])}",
+             f"feature config: {pairs(d['feature_config'])}",
+             f"runs: {d['runs_total']}" + (f" (the last {len(d['history'])} kept)"
+                                           if d["runs_total"] > len(d["history"]) else "")]
+    for run in d["history"]:
+        seconds = f"  {run['seconds']} s" if "seconds" in run else ""
+        version = f"  streamz {run['streamz_version']}" if "streamz_version" in run else ""
+        new = ", ".join(run.get("new_speakers", [])) or "none"
+        lines.append(f"  {run.get('time', '?')}{seconds}{version}  learned {run.get('files')}"
+                     f"  skipped {run.get('skipped', '?')}  failed {run.get('failures')}"
+                     f"  new speakers: {new}")
     return "\n".join(lines)
 
 
