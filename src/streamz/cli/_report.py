@@ -75,12 +75,19 @@ def comparison_text(comparison, baseline) -> str:
     lines = [f"against {shown(baseline)} ({how}); change in points:",
              f"{'figure':<24} {'baseline%':>9} {'this run%':>9}  change [95% interval]"]
     for c in comparison.changes:
+        change = "n/a" if c.difference is None else f"{100 * c.difference:+.2f} {_span(c)}"
         lines.append(f"{FIGURE_NAMES[c.figure]:<24} "
                      f"{with_interval(c.baseline, None, percent=True):>9} "
-                     f"{with_interval(c.current, None, percent=True):>9}  "
-                     f"{with_interval(c.difference, c.interval, percent=True)}"
+                     f"{with_interval(c.current, None, percent=True):>9}  {change}"
                      + ("  WORSE" if c.regression else ""))
     return "\n".join(lines)
+
+
+def _span(change) -> str:
+    """The interval of a change in signed points, or why there is none."""
+    if change.interval is None:
+        return "(no interval: fewer than 2 files)"
+    return "[{:+.2f}, {:+.2f}]".format(*(100 * x for x in change.interval))
 
 
 def finish(comparison, failures=()) -> None:
@@ -89,11 +96,9 @@ def finish(comparison, failures=()) -> None:
     from ..report.html import FIGURE_NAMES
 
     for c in comparison.regressions if comparison is not None else ():
-        interval = ("no interval: fewer than 2 files" if c.interval is None else
-                    "95% interval of the change [{:+.2f}, {:+.2f}]".format(
-                        *(100 * x for x in c.interval)))
         warn(f"{FIGURE_NAMES[c.figure]} got worse: {100 * c.baseline:.2f}% -> "
-             f"{100 * c.current:.2f}% ({100 * c.worse_by:.2f} points worse; {interval})")
+             f"{100 * c.current:.2f}% ({100 * c.worse_by:.2f} points worse; 95% interval of "
+             f"the change {_span(c)})")
     report_failures(failures)
     if comparison is not None and comparison.regressions:
         n = len(comparison.regressions)
