@@ -1,4 +1,4 @@
-"""Bootstrap confidence intervals of evaluation figures, and of their differences."""
+"""Seeded bootstrap confidence intervals of evaluation figures (files, or speakers then files)."""
 
 from __future__ import annotations
 
