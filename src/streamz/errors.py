@@ -55,3 +55,11 @@ class LockError(StreamzError, RuntimeError):
 
 class RttmError(StreamzError, ValueError):
     """An RTTM or UEM file is missing or has a malformed line (the message names file and line)."""
+
+
+class ReportError(StreamzError, ValueError):
+    """A saved run given as a baseline is unreadable, or not comparable with this run."""
+
+
+class MissingDependencyError(StreamzError, ImportError):
+    """An optional dependency is not installed; the message says which pip install adds it."""

@@ -8,6 +8,12 @@ import numpy as np
 
 from .errors import LedgerError
 from .identification import UNKNOWN, Identification
+from .report.bootstrap import BootstrapConfig, Sample, rounded
+
+
+#: Headline figures of an evaluation, each with whether higher is better.
+FIGURES = {"accuracy": True, "open_set_accuracy": True, "unknown_rejection": True,
+           "known_false_rejection": False, "auc": True, "eer": False}
 
 
 @dataclass
@@ -29,18 +35,32 @@ class EvalReport:
     confusion: list = field(default_factory=list)     # rows truth, columns decision
     failures: list = field(default_factory=list)      # (path, message) per failed file
     learned_files: list = field(default_factory=list)  # evaluated files the model learned
+    intervals: dict = field(default_factory=dict)     # figure -> (low, high) or None
+    bootstrap: dict = field(default_factory=dict)     # how the intervals were drawn
+    files: list = field(default_factory=list)         # per-file results, see evaluate()
 
     def to_dict(self, path=str) -> dict:
-        """The JSON form; ``path`` writes each file path (default ``str``)."""
-        out = dict(self.__dict__)
+        """The JSON form; ``path`` writes each file path (default ``str``).
+
+        Intervals of the headline figures are under ``intervals``, those of each speaker's
+        precision and recall beside them (``precision_interval``, ``recall_interval``).
+        """
+        out = {"command": "eval", **self.__dict__}
         out["failures"] = [{"path": path(p), "error": m} for p, m in self.failures]
         out["learned_files"] = [path(p) for p in self.learned_files]
+        out["files"] = [{**f, "path": path(f["path"])} for f in self.files]
+        out["intervals"] = {name: rounded(self.intervals.get(name)) for name in FIGURES}
+        out["per_speaker"] = {
+            name: {**figures, **{f"{key}_interval": rounded(self.intervals.get(f"{key}/{name}"))
+                                 for key in ("precision", "recall")}}
+            for name, figures in self.per_speaker.items()}
         return out
 
 
 def evaluate(results: list[Identification], truths: list[str], speakers: list[str], *,
-             threshold: float, failures=()) -> EvalReport:
-    """Score identifications against true labels.
+             threshold: float, failures=(), bootstrap: BootstrapConfig = BootstrapConfig()
+             ) -> EvalReport:
+    """Score identifications against true labels, with bootstrap intervals.
 
     Parameters
     ----------
@@ -52,44 +72,109 @@ def evaluate(results: list[Identification], truths: list[str], speakers: list[st
         The model's speakers.
     threshold : float
         Confidence below which a file is called unknown.
+    failures : list of (path, message)
+        Files that could not be identified, passed on to the report.
+    bootstrap : BootstrapConfig
+        Intervals resample speakers, then each drawn speaker's files (see :func:`sample`).
+
+    Returns
+    -------
+    EvalReport
+        Its ``files`` hold one dict per result: ``path``, ``sha256``, ``truth``, ``known``
+        (truth is a model speaker), ``best``, ``confidence``, ``speaker`` (the decision at
+        the threshold) and ``scores`` (confidence in every model speaker).
     """
     known_set = set(speakers)
-    is_known = np.array([t in known_set for t in truths], bool)
-    conf = np.array([r.confidence for r in results], float)
-    best = [r.best for r in results]
-    decided = [r.best if r.confidence >= threshold else UNKNOWN for r in results]
-    truths_open = [t if t in known_set else UNKNOWN for t in truths]
-
-    def mean(mask_values):
-        return float(np.mean(mask_values)) if len(mask_values) else None
-
-    known_idx = np.flatnonzero(is_known)
-    unknown_idx = np.flatnonzero(~is_known)
-    per_speaker = {}
-    for s in speakers:
-        predicted = [i for i in known_idx if best[i] == s]
-        actual = [i for i in known_idx if truths[i] == s]
-        if not predicted and not actual:
-            continue
-        hits = sum(truths[i] == s for i in predicted)
-        per_speaker[s] = {"precision": hits / len(predicted) if predicted else None,
-                          "recall": hits / len(actual) if actual else None,
-                          "support": len(actual)}
-    labels = [s for s in speakers if s in set(truths) | set(decided)] + [UNKNOWN]
+    files = [{"path": r.path, "sha256": r.sha256, "truth": t, "known": t in known_set,
+              "best": r.best, "confidence": r.confidence,
+              "speaker": r.best if r.confidence >= threshold else UNKNOWN,
+              "scores": {s: round(float(p), 4) for s, p in zip(speakers, r.proba)}}
+             for r, t in zip(results, truths)]
+    units = sample(files, speakers)
+    figures = units.figures()
+    n_known = sum(f["known"] for f in files)
+    per_speaker = {s: {"precision": figures[f"precision/{s}"], "recall": figures[f"recall/{s}"],
+                       "support": sum(f["truth"] == s for f in files)}
+                   for s in speakers if f"recall/{s}" in figures}
+    labels = [s for s in speakers if any(s in (f["truth"], f["speaker"]) for f in files)]
+    labels.append(UNKNOWN)
     index = {s: i for i, s in enumerate(labels)}
     confusion = np.zeros((len(labels), len(labels)), int)
-    for t, d in zip(truths_open, decided):
-        confusion[index[t], index[d]] += 1
-    auc, eer = _auc_eer(conf[known_idx], conf[unknown_idx])
+    for f in files:
+        confusion[index[f["truth"] if f["known"] else UNKNOWN], index[f["speaker"]]] += 1
     return EvalReport(
-        threshold=threshold, n_files=len(results), n_known=len(known_idx),
-        n_unknown=len(unknown_idx),
-        accuracy=mean([best[i] == truths[i] for i in known_idx]),
-        open_set_accuracy=mean([d == t for d, t in zip(decided, truths_open)]),
-        unknown_rejection=mean([decided[i] == UNKNOWN for i in unknown_idx]),
-        known_false_rejection=mean([decided[i] == UNKNOWN for i in known_idx]),
-        auc=auc, eer=eer, per_speaker=per_speaker, confusion_labels=labels,
-        confusion=confusion.tolist(), failures=list(failures))
+        threshold=threshold, n_files=len(files), n_known=n_known,
+        n_unknown=len(files) - n_known, **{name: figures[name] for name in FIGURES},
+        per_speaker=per_speaker, confusion_labels=labels, confusion=confusion.tolist(),
+        failures=list(failures), files=files, bootstrap=bootstrap.to_dict(),
+        intervals=units.intervals(bootstrap))
+
+
+def sample(files: list[dict], speakers=None) -> Sample:
+    """The files of an evaluation as bootstrap units.
+
+    Files of one known speaker form a cluster (speakers are resampled, then their files);
+    files of unknown speakers are a stratum of their own, clustered by label, except that
+    files labelled ``unknown`` are each their own cluster (nothing says who spoke them).
+
+    Parameters
+    ----------
+    files : list of dict
+        Per-file results as in :attr:`EvalReport.files` (``truth``, ``known``, ``best``,
+        ``confidence``, ``speaker``; ``sha256`` keys the files for pairing).
+    speakers : list of str, optional
+        Speakers whose precision and recall are figures too (default: every speaker that
+        is a known file's truth or best match).
+
+    Returns
+    -------
+    Sample
+        Its statistic gives the :data:`FIGURES` and ``precision/NAME``, ``recall/NAME``.
+    """
+    known = np.array([bool(f["known"]) for f in files], bool)
+    decided = np.array([f["speaker"] for f in files], dtype=str)
+    confidence = np.array([float(f["confidence"]) for f in files], float)
+    present = {f[key] for f in files if f["known"] for key in ("truth", "best")}
+    speakers = [s for s in (speakers if speakers is not None else sorted(present))
+                if s in present]
+    # speakers as codes (len(speakers): a speaker outside the list) for bincount
+    code = {s: i for i, s in enumerate(speakers)}
+    truth = np.array([code.get(f["truth"], len(code)) for f in files], int)
+    best = np.array([code.get(f["best"], len(code)) for f in files], int)
+    truth_open = np.where(known, np.array([f["truth"] for f in files], dtype=str), UNKNOWN)
+
+    def statistic(idx: np.ndarray) -> dict:
+        k, u = idx[known[idx]], idx[~known[idx]]
+        out = {"accuracy": _mean(best[k] == truth[k]),
+               "open_set_accuracy": _mean(decided[idx] == truth_open[idx]),
+               "unknown_rejection": _mean(decided[u] == UNKNOWN),
+               "known_false_rejection": _mean(decided[k] == UNKNOWN)}
+        out["auc"], out["eer"] = _auc_eer(confidence[k], confidence[u])
+        n = len(speakers) + 1
+        hits = np.bincount(truth[k][best[k] == truth[k]], minlength=n)
+        predicted, actual = np.bincount(best[k], minlength=n), np.bincount(truth[k], minlength=n)
+        for s, i in code.items():
+            out[f"precision/{s}"] = _ratio(int(hits[i]), int(predicted[i]))
+            out[f"recall/{s}"] = _ratio(int(hits[i]), int(actual[i]))
+        return out
+
+    clusters = [f["truth"] if f["known"] or f["truth"] != UNKNOWN else ("file", i)
+                for i, f in enumerate(files)]
+    return Sample(keys=[f["sha256"] for f in files], statistic=statistic, clusters=clusters,
+                  strata=known.tolist())
+
+
+def sample_from_dict(data: dict) -> Sample:
+    """:func:`sample` of a saved ``streamz eval --json`` run (the JSON form of a report)."""
+    return sample(data["files"])
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return float(np.mean(values)) if len(values) else None
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
 
 
 def _auc_eer(known: np.ndarray, unknown: np.ndarray) -> tuple[float | None, float | None]:
@@ -99,14 +184,15 @@ def _auc_eer(known: np.ndarray, unknown: np.ndarray) -> tuple[float | None, floa
     greater = (known[:, None] > unknown[None, :]).mean()
     ties = (known[:, None] == unknown[None, :]).mean()
     thresholds = np.unique(np.concatenate([known, unknown, [np.inf]]))
-    frr = np.array([(known < t).mean() for t in thresholds])
-    far = np.array([(unknown >= t).mean() for t in thresholds])
+    frr = np.searchsorted(np.sort(known), thresholds, side="left") / len(known)
+    far = 1 - np.searchsorted(np.sort(unknown), thresholds, side="left") / len(unknown)
     i = int(np.argmin(np.abs(frr - far)))
     return float(greater + 0.5 * ties), float((frr[i] + far[i]) / 2)
 
 
-def evaluate_list(model, list_path, *, threshold: float, cache=None, hook=None) -> EvalReport:
-    """Identify every labelled file of a list and score the decisions.
+def evaluate_list(model, list_path, *, threshold: float, cache=None, hook=None,
+                  bootstrap: BootstrapConfig = BootstrapConfig()) -> EvalReport:
+    """Identify every labelled file of a list and score the decisions (see :func:`evaluate`).
 
     The report's ``learned_files`` lists the evaluated files whose audio the model was
     trained on: their figures say little about new audio.
@@ -127,13 +213,14 @@ def evaluate_list(model, list_path, *, threshold: float, cache=None, hook=None) 
                                        cache=cache or CacheConfig(), hook=hook)
     truth = {e.path: e.label for e in entries}
     report = evaluate(results, [truth[r.path] for r in results], model.speakers,
-                      threshold=threshold, failures=failures)
+                      threshold=threshold, failures=failures, bootstrap=bootstrap)
     report.learned_files = [r.path for r in results if r.sha256 in model.learned]
     return report
 
 
 def evaluate_split(list_path, fraction: float, *, threshold: float, seed: int = 0,
-                   cache=None, hook=None, train_config=None) -> EvalReport:
+                   cache=None, hook=None, train_config=None,
+                   bootstrap: BootstrapConfig = BootstrapConfig()) -> EvalReport:
     """Hold out ``fraction`` of each speaker's labelled files, train on the rest, score.
 
     Nothing the user has is written: the temporary model and lists live in a temporary
@@ -165,6 +252,6 @@ def evaluate_split(list_path, fraction: float, *, threshold: float, seed: int = 
         report = train(train_list, Path(tmp) / "model.npz", train_config or TrainConfig(seed=seed),
                        cache=cache or CacheConfig(), hook=hook)
         result = evaluate_list(load_model(report.model_path), test_list, threshold=threshold,
-                               cache=cache, hook=hook)
+                               cache=cache, hook=hook, bootstrap=bootstrap)
         result.failures += report.failures
         return result

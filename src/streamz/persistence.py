@@ -14,8 +14,12 @@ from ._fileio import atomic_path
 from .classifier import SpeakerClassifier
 from .config import FeatureConfig
 from .errors import ModelFormatError
+from .provenance import learned_digest
 
-FORMAT_VERSION = 1
+#: Format written. 2 added ``provenance_json`` (see :mod:`streamz.provenance`).
+FORMAT_VERSION = 2
+#: Formats read: version 1 models load with an empty provenance.
+READABLE_VERSIONS = (1, 2)
 _REQUIRED = ("format_version", "sample_rate", "config_json", "feature_config_json", "classes",
              "mean", "scale", "n_layers", "n_samples_seen", "learned_sha256", "learned_labels",
              "history_json", "memory_X", "memory_y", "profile_X", "profile_tel_X", "profile_y")
@@ -33,7 +37,8 @@ class SpeakerModel:
     learned : dict
         Content SHA-256 of every learned file -> its speaker label.
     history : list of dict
-        One record per training run (time, files, new speakers, epochs).
+        One record per training run, the last :data:`~streamz.provenance.MAX_RUNS`: time,
+        duration, streamz version, list, file counts, new speakers, configuration.
     memory_X : ndarray of shape (n_memory, n_features), float32
         A bounded sample of past training windows, replayed in later runs so that learning
         new speakers does not erase old ones.
@@ -45,6 +50,13 @@ class SpeakerModel:
         The same files through a simulated telephone channel: telephone-band recordings
         are scored against these (channel-matched scoring).
     profile_y : ndarray of shape (n_files,), str
+    provenance : dict
+        How the model was made (see :func:`streamz.provenance.record_run`): streamz
+        version, training configuration, seed, front-end model hashes, run count. Saved
+        with the digest of the learned files (checked on load). Empty for a model of
+        format 1.
+    format_version : int
+        Format of the file the model was read from.
     """
 
     classifier: SpeakerClassifier
@@ -56,6 +68,8 @@ class SpeakerModel:
     profile_X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     profile_tel_X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     profile_y: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
+    provenance: dict = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
     _scorers: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -133,6 +147,8 @@ def save_model(model: SpeakerModel, path: os.PathLike | str) -> Path:
         "profile_X": np.asarray(model.profile_X, dtype=np.float32),
         "profile_tel_X": np.asarray(model.profile_tel_X, dtype=np.float32),
         "profile_y": np.asarray(model.profile_y, dtype=str),
+        "provenance_json": np.array(json.dumps(
+            {**model.provenance, "learned_digest": learned_digest(model.learned)})),
     }
     for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
         arrays[f"W{i}"], arrays[f"b{i}"] = W, b
@@ -163,9 +179,13 @@ def load_model(path: os.PathLike | str) -> SpeakerModel:
     if missing:
         raise ModelFormatError(f"{path}: not a streamz model; missing keys: {', '.join(missing)}")
     version = int(data["format_version"])
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ModelFormatError(f"{path}: model format version {version} is not supported "
-                               f"(this streamz reads version {FORMAT_VERSION})")
+                               f"(this streamz reads versions "
+                               f"{', '.join(map(str, READABLE_VERSIONS))})")
+    if version >= 2 and "provenance_json" not in data:
+        raise ModelFormatError(f"{path}: corrupt model of format {version}; missing keys: "
+                               "provenance_json")
     try:
         n_layers = int(data["n_layers"])
         clf = SpeakerClassifier(**_params(json.loads(str(data["config_json"]))))
@@ -179,13 +199,17 @@ def load_model(path: os.PathLike | str) -> SpeakerModel:
         clf.loss_curve_ = data.get("loss_curve", np.zeros(0)).tolist()
         feature_config = FeatureConfig(**json.loads(str(data["feature_config_json"])))
         history = json.loads(str(data["history_json"]))
+        provenance = json.loads(str(data["provenance_json"])) if version >= 2 else {}
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFormatError(f"{path}: corrupt model ({e})") from e
     _check_shapes(path, clf)
-    return SpeakerModel(classifier=clf, feature_config=feature_config,
-                        learned=dict(zip(data["learned_sha256"].tolist(),
-                                         data["learned_labels"].tolist())),
-                        history=history, memory_X=np.asarray(data["memory_X"], np.float32),
+    learned = dict(zip(data["learned_sha256"].tolist(), data["learned_labels"].tolist()))
+    if provenance.pop("learned_digest", None) not in (None, learned_digest(learned)):
+        raise ModelFormatError(f"{path}: corrupt model (its learned files do not match the "
+                               "digest recorded with them)")
+    return SpeakerModel(classifier=clf, feature_config=feature_config, learned=learned,
+                        history=history, provenance=provenance, format_version=version,
+                        memory_X=np.asarray(data["memory_X"], np.float32),
                         memory_y=np.asarray(data["memory_y"], dtype=str),
                         profile_X=np.asarray(data["profile_X"], np.float32),
                         profile_tel_X=np.asarray(data["profile_tel_X"], np.float32),

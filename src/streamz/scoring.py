@@ -13,8 +13,15 @@ from scipy.optimize import linear_sum_assignment
 
 from .diarization.rttm import Segment, text_records
 from .errors import RttmError
+from .report.bootstrap import BootstrapConfig, Sample, rounded
 
 Interval = tuple[float, float]
+#: Headline figures of a scoring run (fractions of reference speech), each with whether
+#: higher is better.
+FIGURES = {"der": False, "miss_rate": False, "false_alarm_rate": False,
+           "confusion_rate": False}
+#: The three kinds of diarization error, in the order of DerComponents' fields.
+ERROR_KINDS = ("missed", "false_alarm", "confusion")
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,15 @@ class DerComponents:
         return DerComponents(self.total + other.total, self.missed + other.missed,
                              self.false_alarm + other.false_alarm,
                              self.confusion + other.confusion)
+
+    def figures(self) -> dict:
+        """DER and its parts as fractions of reference speech (None without reference)."""
+        def rate(seconds):
+            return seconds / self.total if self.total else None
+
+        return {"der": self.der, "miss_rate": rate(self.missed),
+                "false_alarm_rate": rate(self.false_alarm),
+                "confusion_rate": rate(self.confusion)}
 
     def as_dict(self) -> dict:
         d = {"der": self.der, "total": self.total, "missed": self.missed,
@@ -148,6 +164,63 @@ def diarization_error(reference: Sequence[Segment], hypothesis: Sequence[Segment
     DerComponents
         Error durations in seconds and the mapping (hypothesis label -> reference label).
     """
+    errors = _errors(reference, hypothesis, uem, collar, skip_overlap)
+    if errors is None:
+        return DerComponents()
+    _, durations, total, amounts, mapping, _ = errors
+    return DerComponents(float(np.sum(durations * total)),
+                         *(float(np.sum(durations * amounts[kind])) for kind in ERROR_KINDS),
+                         mapping=mapping)
+
+
+@dataclass(frozen=True)
+class ErrorTimeline:
+    """Where the errors of one file are, for plotting (all times in seconds).
+
+    Attributes
+    ----------
+    scored : list of (start, end)
+        Regions that count (the UEM, less collars and skipped overlap).
+    errors : dict of str to list of (start, end)
+        For each of :data:`ERROR_KINDS`, the regions with that error (a region can have
+        two kinds, e.g. a missed second speaker and a confused first one).
+    mapping : dict of str to str
+        Hypothesis label -> reference label.
+    """
+
+    scored: list
+    errors: dict
+    mapping: dict
+
+
+def error_timeline(reference: Sequence[Segment], hypothesis: Sequence[Segment], *,
+                   uem: Sequence[Interval] | None = None, collar: float = 0.0,
+                   skip_overlap: bool = False) -> ErrorTimeline:
+    """Where :func:`diarization_error` finds missed speech, false alarm and confusion.
+
+    Parameters are those of :func:`diarization_error`.
+
+    Returns
+    -------
+    ErrorTimeline
+    """
+    errors = _errors(reference, hypothesis, uem, collar, skip_overlap)
+    if errors is None:
+        return ErrorTimeline([], {kind: [] for kind in ERROR_KINDS}, {})
+    bounds, _, _, amounts, mapping, scored = errors
+    regions = {kind: _support([(a, b) for a, b, n in zip(bounds[:-1], bounds[1:], amounts[kind])
+                               if n > 0]) for kind in ERROR_KINDS}
+    return ErrorTimeline(scored, regions, mapping)
+
+
+def _errors(reference, hypothesis, uem, collar, skip_overlap):
+    """Elementary intervals of the scored regions and the errors on each.
+
+    Returns None when nothing is scored, else ``(bounds, durations, n_ref, amounts,
+    mapping, scored)``: ``bounds`` of shape (num_intervals + 1,) seconds, per-interval
+    reference speaker counts and error amounts (speakers) per kind, the hypothesis ->
+    reference mapping and the scored regions.
+    """
     if collar < 0:
         raise ValueError(f"collar must be >= 0 seconds, got {collar}")
     if uem is None:
@@ -171,7 +244,7 @@ def diarization_error(reference: Sequence[Segment], hypothesis: Sequence[Segment
     ref, hyp = _crop(reference, uem), _crop(hypothesis, uem)
     bounds = np.unique(np.array([t for s in ref + hyp for t in (s.start, s.end)], dtype=float))
     if bounds.size < 2:
-        return DerComponents()
+        return None
     durations = np.diff(bounds)
     mids = bounds[:-1] + durations / 2
     ref_labels = sorted({s.label for s in ref})
@@ -188,12 +261,10 @@ def diarization_error(reference: Sequence[Segment], hypothesis: Sequence[Segment
             if cooccurrence[i, j] > 0:
                 mapping[hyp_labels[j]] = ref_labels[i]
                 correct += np.minimum(r[:, i], h[:, j])
-    return DerComponents(
-        total=float(np.sum(durations * n_ref)),
-        missed=float(np.sum(durations * np.maximum(n_ref - n_hyp, 0))),
-        false_alarm=float(np.sum(durations * np.maximum(n_hyp - n_ref, 0))),
-        confusion=float(np.sum(durations * (np.minimum(n_ref, n_hyp) - correct))),
-        mapping=mapping)
+    amounts = {"missed": np.maximum(n_ref - n_hyp, 0),
+               "false_alarm": np.maximum(n_hyp - n_ref, 0),
+               "confusion": np.minimum(n_ref, n_hyp) - correct}
+    return bounds, durations, n_ref, amounts, mapping, uem
 
 
 def score(reference: Mapping[str, Sequence[Segment]], hypothesis: Mapping[str, Sequence[Segment]],
@@ -232,3 +303,71 @@ def score(reference: Mapping[str, Sequence[Segment]], hypothesis: Mapping[str, S
         per_file[uri] = result
         total = total + result
     return per_file, total
+
+
+@dataclass
+class ScoreReport:
+    """DER per file and in total, with bootstrap intervals; ``to_dict`` gives the JSON form."""
+
+    per_file: dict          # uri -> DerComponents
+    total: DerComponents
+    collar: float = 0.0
+    skip_overlap: bool = False
+    intervals: dict = field(default_factory=dict)   # figure of FIGURES -> (low, high) or None
+    bootstrap: dict = field(default_factory=dict)   # how the intervals were drawn
+
+    def to_dict(self) -> dict:
+        """DER to 4 decimals (0.01 %), durations to the millisecond, as in RTTM."""
+        return {"command": "score", "collar": self.collar, "skip_overlap": self.skip_overlap,
+                "files": {uri: _rounded(c.as_dict()) for uri, c in self.per_file.items()},
+                "total": _rounded(self.total.as_dict()),
+                "intervals": {name: rounded(i) for name, i in self.intervals.items()},
+                "bootstrap": self.bootstrap}
+
+
+def _rounded(components: dict) -> dict:
+    return {key: round(value, 4 if key == "der" else 3) if isinstance(value, float) else value
+            for key, value in components.items()}
+
+
+def score_report(reference: Mapping[str, Sequence[Segment]],
+                 hypothesis: Mapping[str, Sequence[Segment]], *,
+                 uem: Mapping[str, Sequence[Interval]] | None = None, collar: float = 0.0,
+                 skip_overlap: bool = False,
+                 bootstrap: BootstrapConfig = BootstrapConfig()) -> ScoreReport:
+    """:func:`score`, with intervals of the corpus figures from resampling files.
+
+    Each figure is a ratio of sums over files (e.g. all errors over all reference speech);
+    a resample draws as many files as there are, with replacement.
+
+    Returns
+    -------
+    ScoreReport
+    """
+    per_file, total = score(reference, hypothesis, uem=uem, collar=collar,
+                            skip_overlap=skip_overlap)
+    return ScoreReport(per_file, total, collar, skip_overlap,
+                       intervals=sample(per_file).intervals(bootstrap),
+                       bootstrap=bootstrap.to_dict())
+
+
+def sample(per_file: Mapping[str, DerComponents]) -> Sample:
+    """The files of a scoring run as bootstrap units (keyed by uri, one cluster each).
+
+    Its statistic sums the components of the drawn files and gives
+    :meth:`DerComponents.figures`.
+    """
+    parts = np.array([[c.total, c.missed, c.false_alarm, c.confusion]
+                      for c in per_file.values()], float).reshape(-1, 4)
+
+    def statistic(idx: np.ndarray) -> dict:
+        return DerComponents(*parts[idx].sum(axis=0).tolist()).figures()
+
+    return Sample(keys=list(per_file), statistic=statistic, clusters=list(per_file))
+
+
+def sample_from_dict(data: dict) -> Sample:
+    """:func:`sample` of a saved ``streamz score --json`` run (the JSON form of a report)."""
+    return sample({uri: DerComponents(*(float(f[key]) for key in
+                                         ("total", "missed", "false_alarm", "confusion")))
+                   for uri, f in data["files"].items()})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from .errors import AudioLoadError, ConfigError, FeatureError, StreamzError
 from .extraction import CacheConfig, FeatureExtractor, FileFeatures, content_hash
 from .identification import speaker_confidences
 from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
-from .persistence import SpeakerModel, check_model_path, load_model, save_model
+from .persistence import (FORMAT_VERSION, SpeakerModel, check_model_path, load_model,
+                          save_model)
+from .provenance import model_info, record_run
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class TrainReport:
     failures: list = field(default_factory=list)      # (path, message)
     target_list: Path | None = None                   # the evaluation list refreshed
     targets_removed: list = field(default_factory=list)  # its files removed: now learned
+    model_info: dict = field(default_factory=dict)    # provenance.model_info, files omitted
 
     def to_dict(self, path=str) -> dict:
         """The JSON form: each file an object with its ``path``.
@@ -73,7 +77,8 @@ class TrainReport:
                 "new_speakers": self.new_speakers, "skipped": self.skipped,
                 "failures": [{"path": path(p), "error": m} for p, m in self.failures],
                 "target_list": None if self.target_list is None else path(self.target_list),
-                "targets_removed": [path(p) for p in self.targets_removed]}
+                "targets_removed": [path(p) for p in self.targets_removed],
+                "model_info": {**self.model_info, "model": path(self.model_path)}}
 
 
 def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: TrainConfig = TrainConfig(),
@@ -110,6 +115,7 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
     ------
     LedgerError, LockError, ModelFormatError, StreamzError
     """
+    started, clock = _dt.datetime.now(_dt.timezone.utc), time.monotonic()
     model_path = Path(model_path)
     check_model_path(model_path)
     hook = hook or (lambda *a, **k: None)
@@ -150,11 +156,13 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
                 report.new_speakers.append(label)
         hook("enrolling", completed=len(unlabelled), total=len(unlabelled))
         if features:
-            model.history.append({
-                "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "list": str(Path(list_path).resolve()), "files": len(features),
-                "new_speakers": report.new_speakers, "failures": len(report.failures)})
+            record_run(model, cfg, started=started, list_path=str(Path(list_path).resolve()),
+                       seconds=time.monotonic() - clock, learned=len(report.learned),
+                       skipped=report.skipped, failures=len(report.failures),
+                       new_speakers=report.new_speakers)
             save_model(model, model_path)
+            model.format_version = FORMAT_VERSION   # as the file now is
+        report.model_info = model_info(model, str(model_path), files=False)
         write_labels(list_path, labels_to_write)
         if target_list is not None and Path(target_list).exists():
             report.target_list = Path(target_list)

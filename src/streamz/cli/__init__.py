@@ -7,7 +7,8 @@ import click
 from ..errors import StreamzError
 from ._shared import verbosity_options
 from .diarization import diarize, models, score
-from .speaker_id import check_embeddings, cluster_embeddings, enroll, evaluate_cmd, identify, train
+from .speaker_id import (check_embeddings, cluster_embeddings, enroll, evaluate_cmd, identify,
+                         info, train)
 
 
 #: Exit status of a run stopped by Ctrl-C (128 + SIGINT), the shell convention.
@@ -42,6 +43,7 @@ cli.add_command(evaluate_cmd)
 cli.add_command(check_embeddings)
 cli.add_command(cluster_embeddings)
 cli.add_command(enroll)
+cli.add_command(info)
 # diarization
 cli.add_command(diarize)
 cli.add_command(score)

@@ -7,6 +7,8 @@ import json
 import click
 
 from ..errors import StreamzError
+from ._report import (compare_with, finish, plots_module, print_run, report_options,
+                      write_report)
 from ._shared import (DEFAULT_MODEL, Progress, load_speaker_model, report_failures, shown,
                       verbosity_options, warn)
 
@@ -21,50 +23,68 @@ from ._shared import (DEFAULT_MODEL, Progress, load_speaker_model, report_failur
               help="Seconds not scored around reference boundaries (collar/2 on each side).")
 @click.option("--skip-overlap", is_flag=True, help="Do not score overlapped reference speech.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def score(reference, hypothesis, uem, collar, skip_overlap, as_json):
+@report_options
+def score(reference, hypothesis, uem, collar, skip_overlap, as_json, report_dir, baseline,
+          max_regression):
     """Score an RTTM against a reference (DER).
 
     Diarization error rate of HYPOTHESIS against REFERENCE (RTTM files). Prints missed
     speech, false alarm and speaker confusion per file and in total, after the optimal
-    one-to-one mapping of hypothesis to reference speakers.
+    one-to-one mapping of hypothesis to reference speakers. The totals come with their 95%
+    bootstrap interval (files resampled).
 
     \b
-    Example:
+    Examples:
         streamz score ref.rttm hyp.rttm --uem all.uem --collar 0.25
+        streamz score ref.rttm hyp.rttm --report report/ --baseline before.json
     """
     import warnings
 
     from ..diarization.rttm import read_rttm
-    from ..scoring import read_uem
-    from ..scoring import score as score_files
+    from ..report.html import score_page
+    from ..scoring import read_uem, score_report
 
+    plots = plots_module(report_dir)
     ref = read_rttm(reference)
     hyp = read_rttm(hypothesis)
     uem_map = read_uem(uem) if uem else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        per_file, total = score_files(ref, hyp, uem=uem_map, collar=collar,
-                                      skip_overlap=skip_overlap)
+        report = score_report(ref, hyp, uem=uem_map, collar=collar, skip_overlap=skip_overlap)
     for w in caught:
         warn(str(w.message))
-    if as_json:
-        click.echo(json.dumps({"collar": collar, "skip_overlap": skip_overlap,
-                               "files": {u: _rounded(r.as_dict()) for u, r in per_file.items()},
-                               "total": _rounded(total.as_dict())}, indent=2))
-        return
-    width = max([len(u) for u in per_file] + [5])
-    click.echo(f"{'file':<{width}}  {'DER%':>7}  {'missed%':>7}  {'FA%':>7}  {'conf%':>7}  "
-               f"{'speech_s':>9}")
-    for uri, r in list(per_file.items()) + [("TOTAL", total)]:
-        pct = (lambda x, t=r.total: 100 * x / t) if r.total else (lambda x: 0.0)
-        click.echo(f"{uri:<{width}}  {100 * r.der:7.2f}  {pct(r.missed):7.2f}  "
-                   f"{pct(r.false_alarm):7.2f}  {pct(r.confusion):7.2f}  {r.total:9.3f}")
+    data = report.to_dict()
+    comparison = compare_with(data, baseline, max_regression)
+    print_run(data, _score_table(report), comparison, baseline, as_json)
+    if plots is not None:
+        write_report(report_dir, plots.score_figures(report, ref, hyp, uem_map), score_page,
+                     data)
+    finish(comparison)
 
 
-def _rounded(components: dict) -> dict:
-    """DER to 4 decimals (0.01 %), durations to the millisecond, as in RTTM."""
-    return {key: round(value, 4 if key == "der" else 3) if isinstance(value, float) else value
-            for key, value in components.items()}
+def _score_table(report) -> str:
+    """Per file and in total: DER and its parts in % of reference speech, speech seconds.
+
+    The TOTAL row gives each figure's bootstrap interval (none for a single file).
+    """
+    rows = list(report.per_file.items()) + [("TOTAL", report.total)]
+    cells = []
+    for uri, components in rows:
+        row = []
+        for name, value in components.figures().items():
+            interval = report.intervals.get(name) if uri == "TOTAL" else None
+            row.append(f"{100 * (value or 0.0):7.2f}" + ("" if interval is None else
+                       " [{:.2f}, {:.2f}]".format(*(100 * x for x in interval))))
+        cells.append(row)
+    widths = [max(len(cell) for cell in column) for column in zip(*cells)]
+    uri_width = max([len(u) for u in report.per_file] + [5])
+    header = [f"{title:>7}".ljust(w) for title, w in zip(("DER%", "missed%", "FA%", "conf%"),
+                                                         widths)]
+    lines = [f"{'file':<{uri_width}}  " + "  ".join(header) + f"  {'speech_s':>9}"]
+    for (uri, components), row in zip(rows, cells):
+        lines.append(f"{uri:<{uri_width}}  " + "  ".join(c.ljust(w) for c, w in zip(row, widths))
+                     + f"  {components.total:9.3f}")
+    return "\n".join(lines)
 
 
 @click.command()

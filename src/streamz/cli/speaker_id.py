@@ -6,8 +6,10 @@ import json
 
 import click
 
-from ._shared import (Progress, cache_config, cache_options, load_speaker_model, model_option,
-                      notice, plural, report_failures, shown, threshold_option,
+from ._report import (compare_with, finish, plots_module, print_run, report_options,
+                      write_report)
+from ._shared import (DEFAULT_MODEL, Progress, cache_config, cache_options, load_speaker_model,
+                      model_option, notice, plural, report_failures, shown, threshold_option,
                       verbosity_options, warn)
 
 
@@ -165,61 +167,135 @@ def _shares_text(row: dict, threshold: float) -> str:
               default=None,
               help="Instead: hold out this fraction of FILE_LIST's labelled files, train a "
                    "temporary model on the rest (the saved model is untouched) and score it.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the split and of the bootstrap intervals.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@report_options
 @cache_options
-def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, cache_dir,
-                 feature_cache, no_cache_wav):
+def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, report_dir,
+                 baseline, max_regression, cache_dir, feature_cache, no_cache_wav):
     """Accuracy of the model on a labelled list.
 
     FILE_LIST (default: target_files.txt) has lines path,label. Labels the model does not
     know (e.g. "unknown") are unknown speakers: they measure rejection and the
-    known-vs-unknown AUC.
+    known-vs-unknown AUC. Each figure comes with its 95% bootstrap interval (speakers,
+    then their files, resampled).
 
     \b
-    Example:
-      streamz eval target_files.txt --json
+    Examples:
+      streamz eval target_files.txt --json > baseline.json
+      streamz eval target_files.txt --report report/ --baseline baseline.json
     """
     from ..evaluation import evaluate_list, evaluate_split
+    from ..report import BootstrapConfig
+    from ..report.html import eval_page
 
+    plots = plots_module(report_dir)
     cache = cache_config(cache_dir, feature_cache, no_cache_wav)
+    bootstrap = BootstrapConfig(seed=seed)
     with Progress() as progress:
         if eval_split is not None:
             report = evaluate_split(file_list, eval_split, threshold=threshold, seed=seed,
-                                    cache=cache, hook=progress)
+                                    cache=cache, hook=progress, bootstrap=bootstrap)
         else:
             report = evaluate_list(load_speaker_model(model_path), file_list,
-                                   threshold=threshold, cache=cache, hook=progress)
-    if as_json:
-        click.echo(json.dumps(report.to_dict(path=shown), indent=2))
-    else:
-        click.echo(_format_eval(report))
+                                   threshold=threshold, cache=cache, hook=progress,
+                                   bootstrap=bootstrap)
+    data = report.to_dict(path=shown)
+    comparison = compare_with(data, baseline, max_regression, seed)
+    print_run(data, _format_eval(report), comparison, baseline, as_json)
+    if plots is not None:
+        write_report(report_dir, plots.eval_figures(report), eval_page, data)
     if report.learned_files:
         warn(f"the model was trained on {len(report.learned_files)} of the {report.n_files} "
              "files evaluated: these figures overstate its accuracy on new audio")
-    report_failures(report.failures)
+    finish(comparison, report.failures)
 
 
 def _format_eval(report) -> str:
-    def pct(x):
-        return "n/a" if x is None else f"{x:.3f}"
+    from ..report.bootstrap import with_interval
 
+    def pct(name, value):
+        return with_interval(value, report.intervals.get(name))
+
+    r, b = report, report.bootstrap
     lines = [f"files: {report.n_files} (of known speakers: {report.n_known}, of unknown "
              f"speakers: {report.n_unknown})",
-             f"closed-set accuracy: {pct(report.accuracy)}",
-             f"open-set accuracy @ {report.threshold}: {pct(report.open_set_accuracy)}",
-             f"unknown rejected: {pct(report.unknown_rejection)}   known falsely rejected: "
-             f"{pct(report.known_false_rejection)}",
-             f"known-vs-unknown AUC: {pct(report.auc)}   EER: {pct(report.eer)}", "",
-             "speaker      precision  recall  support"]
+             f"closed-set accuracy: {pct('accuracy', r.accuracy)}",
+             f"open-set accuracy @ {r.threshold}: {pct('open_set_accuracy', r.open_set_accuracy)}",
+             f"unknown rejected: {pct('unknown_rejection', r.unknown_rejection)}   known falsely "
+             f"rejected: {pct('known_false_rejection', r.known_false_rejection)}",
+             f"known-vs-unknown AUC: {pct('auc', r.auc)}   EER: {pct('eer', r.eer)}",
+             f"[{b['confidence']:.0%} bootstrap intervals: speakers, then their files, "
+             f"resampled {b['resamples']} times, seed {b['seed']}]", "",
+             f"{'speaker':<12} {'precision':<21}  {'recall':<21}  support"]
     for name, s in report.per_speaker.items():
-        lines.append(f"{name:<12} {pct(s['precision']):>9}  {pct(s['recall']):>6}  "
-                     f"{s['support']:>7}")
+        lines.append(f"{name:<12} {pct('precision/' + name, s['precision']):<21}  "
+                     f"{pct('recall/' + name, s['recall']):<21}  {s['support']:>7}")
     width = max(len(label) for label in report.confusion_labels)
     lines += ["", "confusion (rows: truth, columns: decision)",
               " " * (width + 1) + " ".join(f"{label:>{width}}" for label in report.confusion_labels)]
     for label, row in zip(report.confusion_labels, report.confusion):
         lines.append(f"{label:<{width}} " + " ".join(f"{n:>{width}}" for n in row))
+    return "\n".join(lines)
+
+
+@click.command()
+@verbosity_options
+@click.argument("model", required=False, default=DEFAULT_MODEL, type=click.Path())
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON output, with the sha256 and label of every learned file.")
+def info(model, as_json):
+    """Show how a speaker model was made.
+
+    MODEL (default: models/model.npz): the streamz version that last wrote it, the
+    training configuration and seed, the feature front end and its models' sha256, the
+    speakers, the learned files' digest, and the recent training runs.
+
+    \b
+    Example:
+      streamz info models/model.npz --json
+    """
+    from ..provenance import model_info
+
+    details = model_info(load_speaker_model(model), shown(model), files=as_json)
+    if as_json:
+        click.echo(json.dumps(details, indent=2))
+    else:
+        click.echo(_info_text(details))
+
+
+def _info_text(d: dict) -> str:
+    """``streamz info`` as text."""
+    def pairs(values: dict) -> str:
+        return " ".join(f"{key}={value}" for key, value in values.items())
+
+    missing = f"not recorded (model format {d['format_version']}, written before streamz " \
+              "recorded it)"
+    models = d["front_end_models"]
+    lines = [f"model: {d['model']} (format {d['format_version']})",
+             "written by: " + (f"streamz {d['streamz_version']}, created {d['created']}, "
+                               f"updated {d['updated']}" if d["streamz_version"] else missing),
+             f"features: {d['feature_config']['kind']}; front-end models: " + (
+                 missing if models is None else
+                 ", ".join(f"{f} sha256 {h}" for f, h in models.items()) or "none"),
+             f"speakers: {len(d['speakers'])}: " + ", ".join(
+                 f"{s} ({plural(n, 'file')})" for s, n in d["speakers"].items()),
+             f"learned files: {d['learned_files']}, digest sha256 {d['learned_digest']}",
+             f"seed: {missing if d['seed'] is None else d['seed']}",
+             "training config (last run): " + (missing if d["train_config"] is None
+                                               else pairs(d["train_config"])),
+             f"classifier: {pairs(d['classifier'])}",
+             f"feature config: {pairs(d['feature_config'])}",
+             f"runs: {d['runs_total']}" + (f" (the last {len(d['history'])} kept)"
+                                           if d["runs_total"] > len(d["history"]) else "")]
+    for run in d["history"]:
+        seconds = f"  {run['seconds']} s" if "seconds" in run else ""
+        version = f"  streamz {run['streamz_version']}" if "streamz_version" in run else ""
+        new = ", ".join(run.get("new_speakers", [])) or "none"
+        lines.append(f"  {run.get('time', '?')}{seconds}{version}  learned {run.get('files')}"
+                     f"  skipped {run.get('skipped', '?')}  failed {run.get('failures')}"
+                     f"  new speakers: {new}")
     return "\n".join(lines)
 
 
