@@ -57,3 +57,31 @@ def test_bad_config_and_shape():
         BinarizeConfig(onset=0.3, offset=0.6)
     with pytest.raises(ValueError, match="num_frames"):
         binarize(np.zeros(5))
+
+
+def test_short_pause_inside_a_turn_is_filled_a_long_one_is_not():
+    """At the segmentation frame step: a 0.2 s pause is bridged by min_duration_off=0.5 s, a
+    2 s pause is not."""
+    from streamz.diarization.config import FRAME_STEP_SECONDS
+
+    def frames(seconds):
+        return int(round(seconds / FRAME_STEP_SECONDS))
+
+    turn, short, long = frames(3), frames(0.2), frames(2)
+    track = np.concatenate([np.ones(turn), np.zeros(short), np.ones(turn), np.zeros(long),
+                            np.ones(turn)])
+    out = binarize(track[:, None], BinarizeConfig(min_duration_off=0.5))[:, 0]
+    pause1 = slice(turn, turn + short)
+    pause2 = slice(2 * turn + short, 2 * turn + short + long)
+    assert out[pause1].all() and not out[pause2].any()
+    np.testing.assert_array_equal(binarize(track[:, None])[:, 0], track)
+
+
+def test_pads_widen_every_turn_within_the_recording():
+    v = [0, 0, 1, 1, 0, 0, 0, 1, 0, 0]
+    np.testing.assert_array_equal(_run(v, pad_offset=1.0), [0, 0, 1, 1, 1, 0, 0, 1, 1, 0])
+    np.testing.assert_array_equal(_run(v, pad_onset=2.0), [1, 1, 1, 1, 0, 1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(_run([1, 0, 0, 1], pad_onset=3.0, pad_offset=3.0),
+                                  [1, 1, 1, 1])
+    with pytest.raises(Exception, match="pad"):
+        BinarizeConfig(pad_offset=-0.1)
