@@ -6,8 +6,10 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 from scipy.linalg import eigh
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse.linalg import eigsh
 from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans
 
@@ -103,7 +105,8 @@ def spectral(x: np.ndarray, *, neighbours: int, min_k: int = 1, max_k: int = MAX
     neighbours : int
         Neighbours kept per vector.
     min_k, max_k : int
-        The eigengap is searched up to ``max_k``; a count below ``min_k`` is raised to it.
+        A count from the eigengap (searched up to ``MAX_AUTO_SPEAKERS``, or further when the
+        bounds ask) outside ``[min_k, max_k]`` is moved to the nearest bound.
     num : int, optional
         Use this count instead of the eigengap.
 
@@ -113,30 +116,62 @@ def spectral(x: np.ndarray, *, neighbours: int, min_k: int = 1, max_k: int = MAX
     count : SpeakerCount
     """
     n = len(x)
-    p = int(np.clip(neighbours, 1, n - 1))
-    similarity = x @ x.T
-    np.fill_diagonal(similarity, -np.inf)
-    kth = np.partition(similarity, n - p, axis=1)[:, n - p: n - p + 1]
-    affinity = np.where(similarity >= kth, np.maximum(similarity, 0.0), 0.0)
-    affinity = 0.5 * (affinity + affinity.T)
-    laplacian = np.diag(affinity.sum(axis=1)) - affinity
-    top = int(min(n - 1, max(max_k, min_k, num or 1)))
-    values, vectors = eigh(laplacian, subset_by_index=[0, top])
+    search = max(MAX_AUTO_SPEAKERS, min_k, max_k)
+    top = int(min(n - 1, max(search, num or 1)))
+    values, vectors = _smallest_eigenpairs(_knn_laplacian(x, neighbours), top + 1)
     gaps = np.diff(values)                  # gaps[k - 1]: between eigenvalues k - 1 and k
-    order = np.argsort(-gaps[: max(1, min(max_k, top))])
+    order = np.argsort(-gaps[: max(1, min(search, top))])
     if num is not None:
         count = SpeakerCount(num, None, None, "given")
     else:
         k = int(order[0]) + 1
         runner_up = int(order[1]) + 1 if len(order) > 1 else None
         ratio = float(gaps[order[0]] / max(gaps[order[1]], 1e-12)) if len(order) > 1 else None
-        count = SpeakerCount(max(k, min_k), runner_up, ratio,
-                             "eigengap" if k >= min_k else "bounded")
+        bounded = int(np.clip(k, min_k, max_k))
+        count = SpeakerCount(bounded, runner_up, ratio,
+                             "eigengap" if bounded == k else "bounded")
     k = min(count.speakers, n)
     if k == 1:
         return np.zeros(n, dtype=np.int64), count
     labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(vectors[:, :k])
     return labels.astype(np.int64), count
+
+
+#: Rows of the similarity matrix computed at a time (bounded memory for long recordings).
+_ROW_BLOCK = 512
+#: Below this many vectors the Laplacian is decomposed densely; above, sparse shift-invert.
+_DENSE_LIMIT = 600
+
+
+def _knn_laplacian(x: np.ndarray, neighbours: int):
+    """Sparse graph Laplacian ``D - W`` of the symmetrised k-nearest-neighbour cosine graph."""
+    n = len(x)
+    p = int(np.clip(neighbours, 1, n - 1))
+    rows, cols, weights = [], [], []
+    for start in range(0, n, _ROW_BLOCK):
+        block = x[start: start + _ROW_BLOCK] @ x.T                    # (block, n)
+        block[np.arange(len(block)), np.arange(start, start + len(block))] = -np.inf
+        top = np.argpartition(block, n - p, axis=1)[:, n - p:]        # (block, p)
+        rows.append(np.repeat(np.arange(start, start + len(block)), p))
+        cols.append(top.ravel())
+        weights.append(np.maximum(np.take_along_axis(block, top, axis=1).ravel(), 0.0))
+    w = sparse.csr_matrix((np.concatenate(weights), (np.concatenate(rows),
+                                                     np.concatenate(cols))), shape=(n, n))
+    w = 0.5 * (w + w.T)
+    return sparse.diags(np.asarray(w.sum(axis=1)).ravel()) - w
+
+
+def _smallest_eigenpairs(laplacian, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``count`` smallest eigenvalues (ascending) and their eigenvectors."""
+    n = laplacian.shape[0]
+    if n <= _DENSE_LIMIT or count >= n - 1:
+        return eigh(laplacian.toarray(), subset_by_index=[0, count - 1])
+    # shift-invert just below 0 (the Laplacian is positive semi-definite); a fixed start
+    # vector keeps ARPACK deterministic
+    start = np.random.default_rng(0).standard_normal(n)
+    values, vectors = eigsh(laplacian.tocsc(), k=count, sigma=-1e-3, which="LM", v0=start)
+    order = np.argsort(values)
+    return values[order], vectors[:, order]
 
 
 def _spectral_centroids(embeddings, central, mask, cfg: ClusteringConfig, step_seconds: float,
@@ -192,6 +227,10 @@ def _assign(embeddings: np.ndarray, centroids: np.ndarray, inactive: np.ndarray,
     for c in range(num_chunks):
         rows, cols = linear_sum_assignment(score[c], maximize=True)
         hard[c, rows] = cols
+    # With fewer clusters than active local speakers in a chunk, the ones left over join
+    # their closest cluster rather than lose their speech.
+    left = (hard == INACTIVE) & ~inactive
+    hard[left] = np.argmax(score[left], axis=1)
     return hard
 
 
