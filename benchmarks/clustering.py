@@ -32,6 +32,9 @@ DATA = REPO.parent / "shared" / "data"
 CORPUS = DATA / "dev-corpus" / "diar"
 
 VBX_KEYS = {"fa", "fb", "max_iters", "init_smoothing"}
+BINARIZE_KEYS = {"onset", "offset", "min_duration_on", "min_duration_off", "pad_onset",
+                 "pad_offset"}
+PIPELINE_KEYS = {"count_threshold", "centre_weighted", "exclusive"}
 
 
 def extract(cache: Path, uris: list[str], step: float, corpus: Path = CORPUS) -> dict[str, dict]:
@@ -61,39 +64,35 @@ def extract(cache: Path, uris: list[str], step: float, corpus: Path = CORPUS) ->
     return out
 
 
-def evaluate(data: dict[str, dict], cfg, ref, uem, *, step: float = 1.0,
-             count_threshold: float = 0.75) -> tuple[float, int, list[int], dict]:
-    from streamz.diarization.aggregation import speaker_count
-    from streamz.diarization.clustering import cluster
-    from streamz.diarization.reconstruct import reconstruct
-    from streamz.diarization.rttm import to_segments
+def evaluate(data: dict[str, dict], config, ref, uem) -> tuple[float, int, list[int], dict]:
+    from streamz.diarization.pipeline import from_embeddings
     from streamz.scoring import score
 
     hyp, found = {}, []
     for uri, z in data.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = cluster(z["emb"], z["act"], cfg, central=z["central"], step_seconds=step)
-        count = speaker_count(z["act"], step_seconds=step, threshold=count_threshold)
-        disc = reconstruct(z["act"], res.hard_clusters, count, num_speakers=len(res.centroids),
-                           step_seconds=step)
-        hyp[uri] = to_segments(disc, duration=int(z["n"]) / 16_000)
-        found.append(len({s.label for s in hyp[uri]}))
+            result = from_embeddings(z["act"], z["emb"], z["central"], config=config, uri=uri,
+                                     duration=int(z["n"]) / 16_000)
+        hyp[uri] = list(result.segments)
+        found.append(result.num_speakers)
     per_file, total = score({u: ref[u] for u in data}, hyp, uem={u: uem[u] for u in data})
     right = sum(f == len({s.label for s in ref[u]}) for f, u in zip(found, data))
     return total.der, right, found, per_file
 
 
 def main(argv=None):
-    from streamz.diarization.config import ClusteringConfig, DiarizationConfig, VbxConfig
+    from streamz.diarization.config import (BinarizeConfig, ClusteringConfig,
+                                            DiarizationConfig, SegmentationConfig, VbxConfig)
     from streamz.diarization.rttm import read_rttm
     from streamz.scoring import read_uem
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cache", type=Path, required=True)
     p.add_argument("--grid", nargs="*", default=[],
-                   help="key=v1,v2 over ClusteringConfig fields, VBx fa/fb/... and "
-                   "count_threshold")
+                   help="key=v1,v2 over ClusteringConfig fields, VBx fa/fb/..., binarize "
+                   "settings (min_duration_on/off, pad_onset/offset) and count_threshold, "
+                   "centre_weighted (0/1)")
     p.add_argument("--per-file", action="store_true")
     p.add_argument("--step", type=float, default=1.0, help="segmentation step (2 = --fast)")
     p.add_argument("--corpus", type=Path, default=CORPUS)
@@ -112,14 +111,17 @@ def main(argv=None):
         values.append([_parse(v) for v in vals.split(",")])
     for combo in itertools.product(*values) if keys else [()]:
         settings = dict(zip(keys, combo))
-        vbx = VbxConfig(**{k: v for k, v in settings.items() if k in VBX_KEYS})
-        cfg = ClusteringConfig(vbx=vbx, **{k: v for k, v in settings.items()
-                                           if k not in VBX_KEYS | {"count_threshold"}})
-        count_threshold = settings.get("count_threshold", DiarizationConfig().count_threshold)
+        pick = lambda names: {k: v for k, v in settings.items() if k in names}  # noqa: E731
+        config = DiarizationConfig(
+            segmentation=SegmentationConfig(args.step),
+            binarize=BinarizeConfig(**pick(BINARIZE_KEYS)),
+            clustering=ClusteringConfig(vbx=VbxConfig(**pick(VBX_KEYS)), **{
+                k: v for k, v in settings.items()
+                if k not in VBX_KEYS | BINARIZE_KEYS | PIPELINE_KEYS}),
+            **pick(PIPELINE_KEYS))
         label = " ".join(f"{k}={v}" for k, v in settings.items()) or "defaults"
         for part, uris in parts.items():
-            der, right, found, scored = evaluate({u: data[u] for u in uris}, cfg, ref, uem,
-                                                 step=args.step, count_threshold=count_threshold)
+            der, right, found, scored = evaluate({u: data[u] for u in uris}, config, ref, uem)
             if part == "all":
                 per_file = scored
             print(f"{label:44s} {part:4s} DER {100 * der:6.2f}%  right count "

@@ -82,21 +82,25 @@ def test_run_shapes_and_nan_for_silent_speakers(rng):
 def test_central_embedding_pools_the_middle_of_the_chunk_only(rng):
     """A central embedding is the head of the statistics of the clean frames within the
     central window; one with under MIN_CENTRAL_SPEECH_SECONDS of speech there is NaN."""
-    y = (0.1 * rng.standard_normal(10 * SR)).astype(np.float32)
-    activity = np.zeros((1, 589, 3), np.float32)
-    activity[0, :, 0] = 1                              # the whole chunk
-    activity[0, 250:275, 1] = 1                        # ~0.4 s in the middle: too little
+    y = (0.1 * rng.standard_normal(12 * SR)).astype(np.float32)
+    activity = np.zeros((3, 589, 3), np.float32)       # chunks at 0, 1 and 2 s
+    activity[:, :, 0] = 1                              # the whole chunk
+    activity[1, 250:275, 1] = 1                        # ~0.4 s in the middle: too little
     head = _head(rng)
     emb, central = E.run(_FakeBackbone(), head, y, activity, step_seconds=1.0)
     window = E.central_window(E.central_seconds(1.0))
     assert window.sum() == 75                          # 1.5 s of 20 ms frames
     assert E.central_window(E.central_seconds(2.0)).sum() == 100   # --fast: the 2 s step
-    feats = E.backbone_features(_FakeBackbone(), y, 0, E.FRAMES_PER_CHUNK).astype(np.float64)
-    masks = E.pooling_masks(activity)[0, 0] * window   # speaker 0 minus the overlap, central
-    expected = head(_reference_stats(feats, masks)[None])[0]
-    np.testing.assert_allclose(central[0, 0], expected, rtol=1e-5, atol=1e-5)
-    assert not np.allclose(central[0, 0], emb[0, 0], atol=1e-3)
-    assert np.isnan(central[0, 1]).all() and np.isfinite(emb[0, 1]).all()
+    # the first and last chunks reach out to the edges of the recording
+    assert E.central_window(1.5, first=True)[:250].all()
+    assert E.central_window(1.5, last=True)[-250:].all()
+    step = E.step_frames(1.0)
+    feats = E.backbone_features(_FakeBackbone(), y, step, step + E.FRAMES_PER_CHUNK)
+    masks = E.pooling_masks(activity)[1, 0] * window   # speaker 0 minus the overlap, central
+    expected = head(_reference_stats(feats.astype(np.float64), masks)[None])[0]
+    np.testing.assert_allclose(central[1, 0], expected, rtol=1e-4, atol=1e-4)
+    assert not np.allclose(central[1, 0], emb[1, 0], atol=1e-3)
+    assert np.isnan(central[1, 1]).all() and np.isfinite(emb[1, 1]).all()
 
 
 def test_run_block_size_only_changes_context(rng):

@@ -139,8 +139,6 @@ def diarize(audio, *, models: DiarizationModels | None = None,
             raise ValueError(f"audio must be a finite 1-D array, got shape {y.shape}")
     models = models or load_models(runtime=runtime)
     duration = y.shape[0] / SAMPLE_RATE
-    step = config.segmentation.step_seconds
-    empty = DiarizationResult(uri, (), duration, 0)
     _call(hook, "loaded", artifact=y)
 
     with ThreadPoolExecutor(_workers(runtime), thread_name_prefix="streamz-diarize") as pool:
@@ -152,15 +150,44 @@ def diarize(audio, *, models: DiarizationModels | None = None,
     #   activity: (num_chunks, num_frames, num_local_speakers) = (num_chunks, 589, 3)
     #   embeddings, central: (num_chunks, num_local_speakers, dimension); central is None for
     #   the WeSpeaker models
+    return from_embeddings(activity, embeddings, central, config=config, uri=uri,
+                           duration=duration, plda=models.plda, hook=hook)
+
+
+def from_embeddings(activity: np.ndarray, embeddings: np.ndarray, central: np.ndarray | None,
+                    *, config: DiarizationConfig = DiarizationConfig(), uri: str = "audio",
+                    duration: float, plda=None, hook=None) -> DiarizationResult:
+    """The stages after the front end: speaker count, clustering, reconstruction, turns.
+
+    :func:`diarize` ends with this; benchmarks call it on cached front-end outputs.
+
+    Parameters
+    ----------
+    activity : ndarray of shape (num_chunks, num_frames, num_local_speakers)
+        Binary local activity.
+    embeddings, central : ndarray of shape (num_chunks, num_local_speakers, dimension)
+        Whole-chunk and central embeddings (``central`` None for the WeSpeaker models).
+    config : DiarizationConfig
+    uri : str
+    duration : float
+        Seconds of audio (turns are clipped to it).
+    plda : plda.Plda, optional
+    hook : callable, optional
+
+    Returns
+    -------
+    DiarizationResult
+    """
+    step = config.segmentation.step_seconds
     if not activity.any():
-        return empty                                    # no speech anywhere
+        return DiarizationResult(uri, (), duration, 0)   # no speech anywhere
     count = aggregation.speaker_count(activity, step_seconds=step,
                                       threshold=config.count_threshold)
     #   shape: (num_global_frames,) int
     from . import clustering          # scikit-learn/SciPy: imported when first needed
 
     clusters = clustering.cluster(embeddings, activity, config.clustering, central=central,
-                                  step_seconds=step, plda=models.plda)
+                                  step_seconds=step, plda=plda)
     #   hard_clusters: (num_chunks, num_local_speakers); centroids: (num_speakers, dimension)
     _call(hook, "clustering", artifact=clusters)
     discrete = reconstruct.reconstruct(activity, clusters.hard_clusters, count,
