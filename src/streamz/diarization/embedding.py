@@ -167,13 +167,36 @@ def backbone_features(session, y: np.ndarray, first: int, last: int) -> np.ndarr
     if feats.shape[0] < 2:
         return out
     feats -= feats.mean(axis=0, keepdims=True)
+    frames = run_backbone(session, feats)[first - lo: last - lo]
+    out[:frames.shape[0]] = frames
+    return out
+
+
+def run_backbone(session, feats: np.ndarray) -> np.ndarray:
+    """The backbone over normalised fbank frames (one model call).
+
+    Parameters
+    ----------
+    session : onnxruntime.InferenceSession
+        ``campplus_backbone.onnx``.
+    feats : ndarray of shape (T, 80), float32
+        Mean-normalised fbank frames (10 ms), at least 2.
+
+    Returns
+    -------
+    frames : ndarray of shape (ceil(T / 2), 512), float32
+        One backbone frame per 20 ms.
+
+    Raises
+    ------
+    ModelLoadError
+        If the model does not return 512 channels.
+    """
     frames = session.run(None, {input_name(session): feats[None]})[0][0]   # (512, ceil(T/2))
     if frames.shape[0] != BACKBONE_CHANNELS:
         raise ModelLoadError(f"embedding backbone returned {frames.shape[0]} channels, "
                              f"expected {BACKBONE_CHANNELS}")
-    frames = frames.T[first - lo: last - lo]
-    out[:frames.shape[0]] = frames
-    return out
+    return frames.T
 
 
 def pool(features: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -394,6 +417,6 @@ def in_order(executor, calls, ahead: int):
         yield pending.popleft().result()
 
 
-__all__ = ["EmbeddingHead", "load_head", "pooling_masks", "pool", "backbone_features", "run",
-           "Pooler", "speaker_masks", "backbone_blocks", "step_frames", "central_seconds",
-           "central_window", "NUM_LOCAL_SPEAKERS", "FRAMES_PER_WINDOW"]
+__all__ = ["EmbeddingHead", "load_head", "pooling_masks", "pool", "backbone_features",
+           "run_backbone", "run", "Pooler", "speaker_masks", "backbone_blocks", "step_frames",
+           "central_seconds", "central_window", "NUM_LOCAL_SPEAKERS", "FRAMES_PER_WINDOW"]
