@@ -17,7 +17,8 @@ class IncrementalClustering:
     speakers are matched one-to-one to centroids (Hungarian, cosine distance). A match farther
     than ``delta_new`` is undone: the local speaker becomes a new global speaker when it has
     enough clean speech (``long``) and there is room, otherwise it takes the closest free
-    centroid. Centroids learn only from long, confidently matched local speakers, so ids do
+    centroid. A local speaker close to an already matched centroid also maps to it (the
+    segmentation sometimes splits one voice into two local speakers). Centroids learn only from long, confidently matched local speakers, so ids do
     not drift. Ids are never reused or renumbered.
 
     Parameters
@@ -74,12 +75,16 @@ class IncrementalClustering:
         for spk in locals_[np.argsort(dist[locals_].min(axis=1, initial=np.inf))]:
             if mapping[spk] != UNMAPPED:
                 continue
-            if long[spk] and self.num_speakers < self.max_speakers:
+            closest = np.argsort(dist[spk])
+            if len(closest) and dist[spk, closest[0]] <= self.delta_new:
+                # the segmentation split one voice into two local speakers: both are it
+                mapping[spk] = closest[0]
+            elif long[spk] and self.num_speakers < self.max_speakers:
                 mapping[spk] = self._add(unit[spk])
-                continue
-            free = [g for g in np.argsort(dist[spk]) if g not in mapping]
-            if free:
-                mapping[spk] = free[0]
+            else:
+                free = [g for g in closest if g not in mapping]
+                if free:
+                    mapping[spk] = free[0]
         for spk in np.flatnonzero((confident != UNMAPPED) & long):
             self.centroids[confident[spk]] += unit[spk]
             self.support[confident[spk]] += 1

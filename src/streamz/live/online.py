@@ -199,7 +199,7 @@ class OnlineDiarizer:
         glob = np.zeros((frames, limit), np.float32)
         for local, speaker in enumerate(mapping):
             if speaker != UNMAPPED:
-                glob[:, speaker] = activity[:, local]
+                glob[:, speaker] = np.maximum(glob[:, speaker], activity[:, local])
         end = self.frontend.samples / SAMPLE_RATE
         start = frame_of(end - SEGMENTATION_WINDOW_SECONDS)
         self.timeline.add(start, glob, activity.sum(axis=1))

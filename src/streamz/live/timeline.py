@@ -121,4 +121,4 @@ class Timeline:
         self.totals[speaker] += end - start
         if len(self.turns) == self.turns.maxlen:
             self.dropped += 1
-        self.turns.append(Turn(round(start, 3), round(end, 3), int(speaker)))
+        self.turns.append(Turn(round(float(start), 3), round(float(end), 3), int(speaker)))
