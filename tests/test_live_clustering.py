@@ -18,7 +18,7 @@ def noisy(v, rng, scale=0.05):
 
 def test_ids_are_stable_whatever_the_local_order(rng):
     V = voices(rng)
-    clustering = IncrementalClustering(max_speakers=5, delta_new=0.5)
+    clustering = IncrementalClustering(max_speakers=5, delta_new=0.5, delta_same=0.3)
     yes = np.ones(3, bool)
     first = clustering(np.stack([noisy(v, rng) for v in V]), yes, yes)
     assert first.tolist() == [0, 1, 2]
@@ -32,7 +32,7 @@ def test_ids_are_stable_whatever_the_local_order(rng):
 
 def test_new_speakers_need_clean_speech_and_room(rng):
     V = voices(rng, n=4)
-    clustering = IncrementalClustering(max_speakers=2, delta_new=0.5)
+    clustering = IncrementalClustering(max_speakers=2, delta_new=0.5, delta_same=0.3)
     nan = np.full(V.shape[1], np.nan)
     # short (not long) unknown voice: mapped to nothing, no speaker created
     mapping = clustering(np.stack([V[0], V[1], nan]), np.array([1, 1, 0], bool),
@@ -50,7 +50,7 @@ def test_new_speakers_need_clean_speech_and_room(rng):
 
 def test_a_voice_split_into_two_local_speakers_keeps_one_id(rng):
     V = voices(rng, n=2)
-    clustering = IncrementalClustering(max_speakers=5, delta_new=0.5)
+    clustering = IncrementalClustering(max_speakers=5, delta_new=0.5, delta_same=0.3)
     yes = np.ones(2, bool)
     clustering(np.stack([V[0], V[1]]), yes, yes)
     mapping = clustering(np.stack([noisy(V[0], rng), noisy(V[0], rng)]), yes, yes)
@@ -60,7 +60,7 @@ def test_a_voice_split_into_two_local_speakers_keeps_one_id(rng):
 
 def test_centroids_learn_only_from_confident_long_matches(rng):
     V = voices(rng, n=2)
-    clustering = IncrementalClustering(max_speakers=5, delta_new=0.5)
+    clustering = IncrementalClustering(max_speakers=5, delta_new=0.5, delta_same=0.3)
     yes = np.ones(1, bool)
     clustering(V[:1], yes, yes)
     clustering(noisy(V[:1], rng), yes, np.zeros(1, bool))       # not long: no update

@@ -17,7 +17,8 @@ class IncrementalClustering:
     speakers are matched one-to-one to centroids (Hungarian, cosine distance). A match farther
     than ``delta_new`` is undone: the local speaker becomes a new global speaker when it has
     enough clean speech (``long``) and there is room, otherwise it takes the closest free
-    centroid. A local speaker close to an already matched centroid also maps to it (the
+    centroid. A local speaker very close (``delta_same``) to an already matched centroid
+    also maps to it (the
     segmentation sometimes splits one voice into two local speakers). Centroids learn only from long, confidently matched local speakers, so ids do
     not drift. Ids are never reused or renumbered.
 
@@ -27,11 +28,15 @@ class IncrementalClustering:
         Most global speakers (the client's fixed count, or the automatic maximum).
     delta_new : float
         Cosine distance (0..2) above which a local speaker is not the matched global one.
+    delta_same : float
+        Cosine distance under which a local speaker left over by the one-to-one matching is
+        taken for the same voice as its closest, already matched, global speaker.
     """
 
-    def __init__(self, max_speakers: int, delta_new: float):
+    def __init__(self, max_speakers: int, delta_new: float, delta_same: float):
         self.max_speakers = max_speakers
         self.delta_new = delta_new
+        self.delta_same = delta_same
         self.centroids = np.zeros((0, 0), np.float64)   # (num_speakers, dimension), sums
         self.support = np.zeros(0, np.int64)             # embeddings summed per centroid
 
@@ -76,7 +81,7 @@ class IncrementalClustering:
             if mapping[spk] != UNMAPPED:
                 continue
             closest = np.argsort(dist[spk])
-            if len(closest) and dist[spk, closest[0]] <= self.delta_new:
+            if len(closest) and dist[spk, closest[0]] <= self.delta_same:
                 # the segmentation split one voice into two local speakers: both are it
                 mapping[spk] = closest[0]
             elif long[spk] and self.num_speakers < self.max_speakers:

@@ -25,9 +25,10 @@ class OnlineConfig:
     num_speakers: int | None = None  # fixed speaker count; None: found, up to max_speakers
     max_speakers: int = MAX_SPEAKERS  # most speakers found automatically
     delta_new: float = 0.7          # cosine distance: a farther local speaker is someone new
-    min_long_ratio: float = 0.2     # clean-speech share of a window to found/update a speaker
+    delta_same: float = 0.3         # closer to a matched speaker: the same voice, split
+    min_long_ratio: float = 0.15    # clean-speech share of a window to found/update a speaker
     min_active_seconds: float = 0.1  # speech in a window for a local speaker to be mapped
-    count_threshold: float = 0.5    # speakers per frame: average local count rounded here
+    count_threshold: float = 0.7    # speakers per frame: average local count rounded here
     context_frames: int = 50        # backbone left context per step (20 ms frames)
     redo_frames: int = 25           # previous step's backbone frames recomputed
     max_turns: int = 10_000         # turns kept for the report (oldest dropped)
@@ -116,7 +117,7 @@ class OnlineDiarizer:
                                  redo_frames=config.redo_frames)
         self.head = models.head
         limit = config.speaker_limit
-        self.clustering = IncrementalClustering(limit, config.delta_new)
+        self.clustering = IncrementalClustering(limit, config.delta_new, config.delta_same)
         self.timeline = Timeline(limit, count_threshold=config.count_threshold,
                                  max_turns=config.max_turns)
         self.pending = np.zeros(0, np.float32)   # samples of the step being filled
