@@ -24,7 +24,7 @@ class OnlineConfig:
     step_seconds: float = 0.5       # audio per step: an event at most this late
     num_speakers: int | None = None  # fixed speaker count; None: found, up to max_speakers
     max_speakers: int = MAX_SPEAKERS  # most speakers found automatically
-    delta_new: float = 0.7          # cosine distance: a farther local speaker is someone new
+    delta_new: float = 0.45         # cosine distance: a farther local speaker is someone new
     delta_same: float = 0.3         # closer to a matched speaker: the same voice, split
     min_long_ratio: float = 0.15    # clean-speech share of a window to found/update a speaker
     min_active_seconds: float = 0.1  # speech in a window for a local speaker to be mapped

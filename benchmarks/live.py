@@ -1,0 +1,207 @@
+"""Live-tracking benchmark: online vs offline DER, event latency, concurrent real-time sessions.
+
+Usage::
+
+    python benchmarks/live.py [--corpus ../shared/data/dev-wide/diar] [--only der|latency]
+                              [--files conv02,conv04] [--sessions 1,2,4,6,8] [--seconds 40]
+
+DER: the even-numbered dev-wide conversations (the reporting half), collar 0, overlap
+scored; online = the report's segments of :func:`streamz.live.online.diarize_stream` (what
+``streamz stream -o`` writes), offline = ``streamz diarize`` with this branch's defaults.
+"id changes": consecutive turns of one reference voice whose main online id differs.
+
+Latency: a ``streamz serve`` child process; N clients stream a conversation at real time
+(0.1 s frames) at once. For each event, ``step end -> event`` is the wall time from the
+moment the last sample of its step was sent to its arrival; ``audio -> event`` adds the
+step (0.5 s): the wait of the step's first sample, the worst case of any sample. One session
+on one core runs the server under ``taskset -c 0`` with one worker thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "dev-wide" / "diar"
+
+
+def even_files(corpus: Path) -> list[Path]:
+    names = (corpus / "files.txt").read_text().split()
+    return [corpus / n for n in names if int(Path(n).stem[4:]) % 2 == 0]
+
+
+def id_changes(reference, segments) -> int:
+    changes = 0
+    for label in {s.label for s in reference}:
+        ids = []
+        for turn in (s for s in reference if s.label == label):
+            overlap = {}
+            for seg in segments:
+                both = min(turn.end, seg.end) - max(turn.start, seg.start)
+                if both > 0:
+                    overlap[seg.label] = overlap.get(seg.label, 0.0) + both
+            if overlap and max(overlap.values()) > 0.5 * turn.duration:
+                ids.append(max(overlap, key=overlap.get))
+        changes += sum(a != b for a, b in zip(ids, ids[1:]))
+    return changes
+
+
+def run_der(corpus: Path, names) -> None:
+    from streamz.audio import load_audio
+    from streamz.diarization import diarize
+    from streamz.diarization.pipeline import load_models
+    from streamz.diarization.rttm import read_rttm
+    from streamz.live.online import OnlineConfig, diarize_stream, report_segments
+    from streamz.scoring import diarization_error, read_uem
+
+    models = load_models()
+    reference, uem = read_rttm(corpus / "all.rttm"), read_uem(corpus / "all.uem")
+    files = [f for f in even_files(corpus) if not names or f.stem in names]
+    print(f"online config: {OnlineConfig()}")
+    print("| file | spk ref | DER offline % | DER online % | miss/FA/conf online % | "
+          "spk found off/on | id changes | online x realtime |")
+    print("|---|---|---|---|---|---|---|---|")
+    totals = {"off": [], "on": []}
+    for path in files:
+        uri, y = path.stem, load_audio(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            offline = diarize(y, models=models, uri=uri)
+        t0 = time.perf_counter()
+        _, report = diarize_stream(y, models)
+        elapsed = time.perf_counter() - t0
+        online = report_segments(report)
+        ref = reference[uri]
+        e_off = diarization_error(ref, list(offline.segments), uem=uem[uri])
+        e_on = diarization_error(ref, online, uem=uem[uri])
+        totals["off"].append(e_off)
+        totals["on"].append(e_on)
+        print(f"| {uri} | {len({s.label for s in ref})} | {100 * e_off.der:.1f} | "
+              f"{100 * e_on.der:.1f} | {100 * e_on.missed / e_on.total:.1f} / "
+              f"{100 * e_on.false_alarm / e_on.total:.1f} / "
+              f"{100 * e_on.confusion / e_on.total:.1f} | {offline.num_speakers} / "
+              f"{len(report.speakers)} | {id_changes(ref, online)} | "
+              f"{y.size / 16000 / elapsed:.2f} |", flush=True)
+
+    def total(errors):
+        t = sum(e.total for e in errors)
+        return 100 * sum(e.missed + e.false_alarm + e.confusion for e in errors) / t
+
+    print(f"| TOTAL | | {total(totals['off']):.1f} | {total(totals['on']):.1f} | | | | |")
+
+
+def _serve(port: int, one_core: bool, max_sessions: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "streamz", "-q", "serve", "--port", str(port),
+               "--max-sessions", str(max_sessions)]
+    if one_core:
+        command = ["taskset", "-c", "0"] + command + ["--workers", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import urllib.request
+
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not start: {process.stderr.read().decode()}")
+
+
+def _client(url: str, y: np.ndarray, out: list) -> None:
+    from websockets.sync.client import connect
+
+    from streamz.live.client import to_pcm16
+
+    frame = 1600
+    with connect(url, max_size=None) as ws:
+        ws.send('{"action": "start"}')
+        json.loads(ws.recv())
+        t0 = time.monotonic()
+        for i in range(0, y.size, frame):
+            ws.send(to_pcm16(y[i:i + frame]))
+            sent = t0 + (i + frame) / 16000     # the sample at time T leaves at t0 + T
+            while True:
+                wait = sent - time.monotonic()
+                try:
+                    message = json.loads(ws.recv(timeout=max(wait, 0)))
+                except TimeoutError:
+                    break
+                if message.get("event") == "speaker":
+                    out.append(time.monotonic() - t0 - message["audioTimeMs"] / 1000)
+        ws.send('{"action": "stop"}')
+        while json.loads(ws.recv(timeout=60)).get("event") != "report":
+            pass
+
+
+def run_latency(corpus: Path, sessions: list[int], seconds: float) -> None:
+    from streamz.audio import load_audio
+
+    y = load_audio(even_files(corpus)[1])[:int(seconds * 16000)]   # conv04: 4 speakers
+    port = 8711
+    runs = [(1, True)] + [(n, False) for n in sessions]
+    print(f"| sessions | cores | events | step end -> event p50 / p95 s | "
+          f"audio -> event p50 / p95 s | real time held |")
+    print("|---|---|---|---|---|---|")
+    for n, one_core in runs:
+        if one_core and not shutil.which("taskset"):
+            continue
+        server = _serve(port, one_core, max_sessions=max(n, 8))
+        try:
+            results = [[] for _ in range(n)]
+            threads = [threading.Thread(target=_client, args=(f"ws://127.0.0.1:{port}/ws/session",
+                                                               y, results[k]))
+                       for k in range(n)]
+            for t in threads:
+                t.start()
+                time.sleep(0.1)
+            for t in threads:
+                t.join()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        lat = np.concatenate([np.asarray(r) for r in results])
+        p50, p95 = np.percentile(lat, [50, 95])
+        step = 0.5
+        print(f"| {n} | {1 if one_core else os.cpu_count()} | {lat.size} | {p50:.2f} / "
+              f"{p95:.2f} | {p50 + step:.2f} / {p95 + step:.2f} | "
+              f"{'yes' if p95 + step <= 1.0 else 'no'} |", flush=True)
+        port += 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--only", choices=["der", "latency"])
+    parser.add_argument("--files", default="", help="comma-separated uris (default: all even)")
+    parser.add_argument("--sessions", default="1,2,4,6,8")
+    parser.add_argument("--seconds", type=float, default=40.0,
+                        help="audio streamed per session in the latency runs")
+    args = parser.parse_args()
+    if not args.corpus.is_dir():
+        sys.exit(f"{args.corpus} not found (the dev-wide corpus lives in ../shared)")
+    load = os.getloadavg()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start")
+    if args.only in (None, "der"):
+        run_der(args.corpus, [n for n in args.files.split(",") if n])
+    if args.only in (None, "latency"):
+        run_latency(args.corpus, [int(n) for n in args.sessions.split(",")], args.seconds)
+    load = os.getloadavg()
+    print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
