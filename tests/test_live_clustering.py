@@ -109,3 +109,16 @@ def test_timeline_memory_is_bounded():
         assert len(timeline.windows) <= 20
     timeline.close(duration=1e9)
     assert len(timeline.turns) == 3 and timeline.dropped == 500 - 3
+
+
+def test_masked_moments_kernel_matches_numpy(rng):
+    from streamz.live._kernels import masked_moments
+
+    features = rng.standard_normal((50, 7)).astype(np.float32)
+    masks = (rng.random((3, 50)) < 0.4).astype(np.float32)
+    masks[2] = 0
+    s1, s2, n = masked_moments(features, masks)
+    x, w = features.astype(np.float64), masks.astype(np.float64)
+    np.testing.assert_allclose(s1, w @ x, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(s2, w @ (x * x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(n, w.sum(axis=1))
