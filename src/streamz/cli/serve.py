@@ -49,7 +49,7 @@ def _require_serve_extra():
               help="Threads running the models (0: one per core).")
 def serve(host, port, model_path, threshold, learn, max_sessions, max_speakers, token,
           workers):
-    """Serve live speaker tracking over WebSocket, with a browser page.
+    """Track live speakers: WebSocket server and page.
 
     Clients connect to ws://HOST:PORT/ws/session and stream 16 kHz 16-bit mono PCM; the
     server answers with speaker events and a report (see README). GET / is a page that
@@ -104,7 +104,7 @@ def serve(host, port, model_path, threshold, learn, max_sessions, max_speakers, 
 @click.option("--token", envvar="STREAMZ_TOKEN", default=None,
               help="Token the server requires (default: $STREAMZ_TOKEN).")
 def stream(audio, url, speed, num_speakers, output, token):
-    """Stream an audio file to a live server and print its events.
+    """Stream AUDIO to a live server, print its events.
 
     The file (any format streamz reads) is decoded to 16 kHz 16-bit mono and sent in
     0.1 s frames at --speed times real time. Every server message is printed as one JSON
