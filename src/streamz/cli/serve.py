@@ -86,8 +86,12 @@ def serve(host, port, model_path, threshold, learn, max_sessions, max_speakers, 
                "port can use the server")
     notice(f"StreamZ live server on http://{host}:{port}/ (WebSocket /ws/session)"
            + (f", learning voices into {shown(learner.model_path)}" if learner else ""))
-    uvicorn.run(app, host=host, port=port, log_level="warning",
-                ws_max_size=4 * MAX_FRAME_BYTES)
+    from threadpoolctl import threadpool_limits
+
+    # the per-step arrays are small: one BLAS thread each, not threads fighting for cores
+    with threadpool_limits(limits=1, user_api="blas"):
+        uvicorn.run(app, host=host, port=port, log_level="warning",
+                    ws_max_size=4 * MAX_FRAME_BYTES)
 
 
 @click.command()

@@ -279,7 +279,7 @@ def diarize_stream(y: np.ndarray, models, config: OnlineConfig = OnlineConfig(),
     return events, diarizer.finish()
 
 
-def report_segments(report: Report, uri: str = "live"):
+def report_segments(report: Report):
     """The report's turns as :class:`streamz.diarization.rttm.Segment` (``SPEAKER_NN``)."""
     from ..diarization.rttm import Segment, speaker_label
 
