@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import SAMPLE_RATE
 from ..diarization import embedding, fbank, powerset, segmentation
 from ..diarization.config import FBANK_BINS, WINDOW_SAMPLES, SegmentationConfig
 from ._kernels import masked_moments
@@ -14,6 +13,8 @@ WINDOW_FRAMES = embedding.FRAMES_PER_CHUNK
 _HOP = embedding.BACKBONE_HOP
 #: fbank frames kept for the running mean normalisation (10 s).
 _MEAN_FRAMES = WINDOW_SAMPLES // fbank.FRAME_SHIFT
+#: One 10 s window per segmentation call: only the window index 0 of the audio is used.
+_SEGMENTATION = SegmentationConfig()
 
 
 class Frontend:
@@ -59,7 +60,7 @@ class Frontend:
         activity : ndarray of shape (589, 3), float32
             Binary local-speaker activity of the window (the last 10 s).
         features : ndarray of shape (500, 512), float32
-            Backbone frames of the window (a view: copy before the next step).
+            Backbone frames of the window (read only; the next step makes a new array).
         """
         y = np.asarray(y, dtype=np.float32)
         if y.shape != (self.step,):
@@ -97,8 +98,6 @@ class Frontend:
         self.frames[WINDOW_FRAMES - new:] = out[-new:]
 
 
-_SEGMENTATION = SegmentationConfig()
-
 
 def window_embeddings(head: embedding.EmbeddingHead, activity: np.ndarray,
                       features: np.ndarray) -> np.ndarray:
@@ -133,4 +132,4 @@ def window_embeddings(head: embedding.EmbeddingHead, activity: np.ndarray,
     return out
 
 
-__all__ = ["Frontend", "window_embeddings", "WINDOW_FRAMES", "SAMPLE_RATE"]
+__all__ = ["Frontend", "window_embeddings", "WINDOW_FRAMES"]
