@@ -174,7 +174,7 @@ def run_latency(audio: Path, sessions: list[int], seconds: float) -> None:
     port = 8711
     runs = [(1, True)] + [(n, False) for n in sessions]
     print("| sessions | cores | events | step end -> event p50 / p95 s | "
-          f"audio -> event p50 / p95 s | p95 <= 1 s | server CPU s per audio s |")
+          "audio -> event p50 / p95 s | p95 <= 1 s | server CPU s per audio s |")
     print("|---|---|---|---|---|---|---|")
     for n, one_core in runs:
         if one_core and not shutil.which("taskset"):
