@@ -152,9 +152,8 @@ async def _run_session(ws, sessions, config, pool, models, current_namer, learne
                 report = await loop.run_in_executor(pool, diarizer.finish)
                 learned = None
                 if learner is not None:
-                    learned = await loop.run_in_executor(
-                        pool, lambda: learner.learn(diarizer.learnable(),
-                                                    source=f"live session {sessions.started}"))
+                    learned = await _learn(loop, pool, learner, diarizer, ws,
+                                           f"live session {sessions.started}")
                 await ws.send_json(protocol.report(report, learned=learned))
                 await ws.close(protocol.CLOSE_NORMAL)
                 return
@@ -174,6 +173,17 @@ async def _run_session(ws, sessions, config, pool, models, current_namer, learne
             await ws.send_json(protocol.error(str(e)))
         except StreamzError as e:       # e.g. the model file is locked for too long
             await ws.send_json(protocol.error(str(e)))
+
+
+async def _learn(loop, pool, learner, diarizer, ws, source: str) -> list:
+    """Learn the session's voices; a failure (e.g. the model locked by a long ``train``
+    run) is reported to the client and the report still follows."""
+    try:
+        return await loop.run_in_executor(pool, lambda: learner.learn(diarizer.learnable(),
+                                                                      source=source))
+    except StreamzError as e:
+        await ws.send_json(protocol.error(f"nothing learned: {e}"))
+        return []
 
 
 def _authorised(ws: WebSocket, token: str) -> bool:
