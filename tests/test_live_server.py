@@ -147,3 +147,24 @@ def test_idle_clients_are_closed(live_models):
         with c.websocket_connect("/ws/session") as ws:
             messages, code = closed_with(ws)
     assert code == protocol.CLOSE_GOING_AWAY and "no message for 0.3 s" in messages[0]["message"]
+
+
+def test_failed_learning_is_reported_and_the_report_follows(live_models):
+    from streamz.errors import LockError
+
+    class Locked:
+        namer = None
+
+        def learn(self, voices, *, source):
+            raise LockError("models/model.npz.lock: locked by another streamz process")
+
+    with TestClient(create_app(live_models, learner=Locked())) as c:
+        with c.websocket_connect("/ws/session") as ws:
+            ws.send_text('{"action": "start"}')
+            ws.receive_json()
+            ws.send_text('{"action": "stop"}')
+            messages, code = closed_with(ws)
+    assert messages[0] == {"event": "error", "message": "nothing learned: models/model.npz."
+                                                        "lock: locked by another streamz process"}
+    assert messages[1]["event"] == "report" and messages[1]["learned"] == []
+    assert code == protocol.CLOSE_NORMAL
