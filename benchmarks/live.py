@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/live.py [--corpus ../shared/data/dev-wide/diar] [--only der|latency]
+    python benchmarks/live.py [--corpus ../shared/data/dev-wide/diar] [--only der|kernels|latency]
                               [--files conv02,conv04] [--sessions 1,2,4,6,8] [--seconds 40]
 
 DER: the even-numbered dev-wide conversations (the reporting half), collar 0, overlap
@@ -158,6 +158,54 @@ def _client(url: str, y: np.ndarray, out: list) -> None:
             pass
 
 
+def run_kernels() -> None:
+    """Per-step small-array code: NumPy against the Numba kernel, and the other steps."""
+    from streamz.diarization import embedding
+    from streamz.diarization.pipeline import load_models
+    from streamz.live._kernels import masked_moments
+    from streamz.live.clustering import IncrementalClustering
+    from streamz.live.frontend import window_embeddings
+    from streamz.live.timeline import Timeline
+
+    rng = np.random.default_rng(0)
+    activity = np.zeros((589, 3), np.float32)
+    activity[:300, 0], activity[250:, 1] = 1, 1
+    features = rng.standard_normal((500, 512)).astype(np.float32)
+    masks = embedding.pooling_masks(activity[None])
+    head = load_models().head
+
+    def ms(fn, n=300):
+        fn()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return 1000 * (time.perf_counter() - t0) / n
+
+    clustering = IncrementalClustering(5, 0.45, 0.3)
+    emb, yes = rng.standard_normal((3, 192)), np.ones(3, bool)
+    timeline, k = Timeline(5, count_threshold=0.7, max_turns=10_000), [0]
+    window = np.zeros((589, 5), np.float32)
+    window[:200, 0] = 1
+
+    def timeline_step():
+        timeline.add(30 * k[0], window, window.sum(axis=1))
+        timeline.finalize(30 * k[0] + 30)
+        k[0] += 1
+
+    rows = [("masked moments, NumPy (float64 matmuls, embedding.pool)",
+             ms(lambda: embedding.pool(features[None], masks))),
+            ("masked moments, Numba kernel (live._kernels)",
+             ms(lambda: masked_moments(features, masks[0]))),
+            ("window_embeddings (kernel + head)",
+             ms(lambda: window_embeddings(head, activity, features))),
+            ("incremental clustering", ms(lambda: clustering(emb, yes, yes))),
+            ("timeline add + finalize", ms(timeline_step))]
+    print("| per-step code | ms |")
+    print("|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value:.2f} |")
+
+
 def _cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by a process and its threads."""
     with open(f"/proc/{pid}/stat") as fh:
@@ -208,7 +256,7 @@ def run_latency(audio: Path, sessions: list[int], seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--only", choices=["der", "latency"])
+    parser.add_argument("--only", choices=["der", "latency", "kernels"])
     parser.add_argument("--files", default="", help="comma-separated uris (default: all even)")
     parser.add_argument("--sessions", default="1,2,4,6,8")
     parser.add_argument("--rttm-dir", type=Path, default=REPO / "build" / "live-rttm")
@@ -224,6 +272,8 @@ def main() -> None:
               f"latency measured on examples/meeting.flac")
     if args.only in (None, "der") and present:
         run_der(args.corpus, [n for n in args.files.split(",") if n], args.rttm_dir)
+    if args.only in (None, "kernels"):
+        run_kernels()
     if args.only in (None, "latency"):
         audio = even_files(args.corpus)[1] if present else REPO / "examples" / "meeting.flac"
         run_latency(audio, [int(n) for n in args.sessions.split(",")], args.seconds)

@@ -96,13 +96,16 @@ class Timeline:
     def _close_turns(self, active: np.ndarray) -> None:
         # as rttm.to_segments: a frame stands for its middle; a turn ends at the middle of
         # the first inactive frame
-        for offset, row in enumerate(active):
-            frame = self.first + offset
-            started = row & (self.open < 0)
-            self.open[started] = frame
-            for speaker in np.flatnonzero(~row & (self.open >= 0)):
-                self._turn(speaker, self.open[speaker], frame)
-                self.open[speaker] = -1
+        was = (self.open >= 0)[None]
+        edges = np.diff(np.concatenate([was, active]).astype(np.int8), axis=0)
+        for speaker in np.flatnonzero(np.any(edges, axis=0)):
+            starts = list(self.first + np.flatnonzero(edges[:, speaker] > 0))
+            if self.open[speaker] >= 0:
+                starts.insert(0, self.open[speaker])
+            ends = self.first + np.flatnonzero(edges[:, speaker] < 0)
+            for start, end in zip(starts, ends):
+                self._turn(speaker, start, end)
+            self.open[speaker] = starts[-1] if len(starts) > len(ends) else -1
 
     def close(self, duration: float) -> None:
         """Finalise every frame and close the open turns at ``duration`` seconds."""
