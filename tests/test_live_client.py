@@ -76,3 +76,9 @@ def test_missing_extra_says_what_to_install(monkeypatch, command):
     assert result.exit_code == 1
     assert "needs the optional 'serve' packages (uvicorn is missing)" in result.stderr
     assert 'pip install "streamz[serve]"' in result.stderr
+
+
+def test_serve_refuses_a_missing_model_before_listening(tmp_path):
+    result = invoke("serve", "--model", tmp_path / "none.npz")
+    assert result.exit_code == 1
+    assert f"Error: {tmp_path / 'none.npz'}: model not found" in result.stderr
