@@ -41,12 +41,11 @@ def running_server(app):
     """Serve ``app`` with uvicorn on 127.0.0.1 in a thread; yields ``(host, port)``."""
     import uvicorn
 
-    from streamz.live.protocol import MAX_FRAME_BYTES
+    from streamz.live.server import UVICORN_OPTIONS
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", ws_max_size=4 * MAX_FRAME_BYTES,
-                            lifespan="on")
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **UVICORN_OPTIONS)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

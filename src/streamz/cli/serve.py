@@ -64,8 +64,7 @@ def serve(host, port, model_path, threshold, learn, max_sessions, max_speakers, 
 
     from ..diarization.pipeline import load_models
     from ..live.online import OnlineConfig
-    from ..live.protocol import MAX_FRAME_BYTES
-    from ..live.server import ServerConfig, create_app
+    from ..live.server import UVICORN_OPTIONS, ServerConfig, create_app
 
     learner = namer = None
     if learn:
@@ -89,8 +88,7 @@ def serve(host, port, model_path, threshold, learn, max_sessions, max_speakers, 
 
     # the per-step arrays are small: one BLAS thread each, not threads fighting for cores
     with threadpool_limits(limits=1, user_api="blas"):
-        uvicorn.run(app, host=host, port=port, log_level="warning",
-                    ws_max_size=4 * MAX_FRAME_BYTES)
+        uvicorn.run(app, host=host, port=port, log_level="warning", **UVICORN_OPTIONS)
 
 
 @click.command()

@@ -22,6 +22,12 @@ from .online import OnlineConfig, OnlineDiarizer
 
 log = logging.getLogger(__name__)
 
+#: uvicorn settings of the live server. Frames up to 4x the largest accepted reach the app,
+#: which refuses them with an error message (larger ones are closed by the protocol layer).
+#: No keep-alive ping timeout: a client whose audio queues up behind a busy server answers
+#: pings late, and dead clients are closed by ``ServerConfig.idle_timeout`` anyway.
+UVICORN_OPTIONS = {"ws_max_size": 4 * protocol.MAX_FRAME_BYTES, "ws_ping_timeout": None}
+
 #: Files of the page, served under /static/.
 STATIC_TYPES = {"app.js": "text/javascript", "worklet.js": "text/javascript",
                 "style.css": "text/css"}
