@@ -147,7 +147,7 @@ def _stream(url: str, y: np.ndarray, out: list) -> None:
     from streamz.live.client import to_pcm16
 
     frame = 1600
-    with connect(url, max_size=None) as ws:
+    with connect(url, max_size=None, ping_interval=None) as ws:
         ws.send('{"action": "start"}')
         json.loads(ws.recv())
         t0 = time.monotonic()

@@ -6,9 +6,11 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def masked_moments(features, masks):
     """Weighted first and second moments of frames under each mask, float64.
+
+    Releases the GIL: sessions of a server run their steps on parallel threads.
 
     Parameters
     ----------

@@ -56,8 +56,9 @@ def stream_file(y: np.ndarray, url: str, *, speed: float = 1.0, num_speakers: in
     on_message = on_message or (lambda message: None)
     last: dict = {}
     try:
+        # no keep-alive pings: behind a busy server they queue after the audio and time out
         ws = connect(url, additional_headers=headers, open_timeout=open_timeout,
-                     max_size=None)
+                     max_size=None, ping_interval=None)
     except (OSError, InvalidHandshake, TimeoutError) as e:
         raise StreamzError(f"{url}: cannot connect to the live server ({e})") from e
 
