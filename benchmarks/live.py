@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/live.py [--corpus ../shared/data/dev-wide/diar] [--only der|kernels|latency]
+    python benchmarks/live.py [--corpus ../shared/data/dev-wide/diar] [--only der|kernels|capacity|latency]
                               [--files conv02,conv04] [--sessions 1,2,4,6,8] [--seconds 40]
 
 DER: the even-numbered dev-wide conversations (the reporting half), collar 0, overlap
@@ -17,7 +17,10 @@ moment the last sample of its step was sent to its arrival; ``audio -> event`` a
 step (0.5 s): the wait of the step's first sample, the worst case of any sample. One session
 on one core runs the server under ``taskset -c 0`` with one worker thread. The server's CPU
 time per second of audio of one session tells how many sessions the cores hold when the
-machine is not shared (cores / CPU time), whatever other load there is.
+machine is not shared (cores / CPU time), whatever other load there is; ``capacity``
+measures the CPU time of every step of one session and simulates N real-time sessions on
+dedicated cores with those step costs (what the latency runs measure when the machine is
+not shared with other jobs).
 """
 
 from __future__ import annotations
@@ -215,6 +218,60 @@ def run_kernels() -> None:
         print(f"| {name} | {value:.2f} |")
 
 
+def step_cpu_times(y: np.ndarray) -> np.ndarray:
+    """CPU time (of the calling thread) of every step of one session over ``y``."""
+    from streamz.diarization.pipeline import load_models
+    from streamz.live.online import OnlineDiarizer
+
+    diarizer = OnlineDiarizer(load_models())
+    step, times = diarizer.step, []
+    diarizer.push(y[:step])                                   # warm-up (first calls)
+    for i in range(step, y.size - step + 1, step):
+        t0 = time.thread_time()
+        diarizer.push(y[i:i + step])
+        times.append(time.thread_time() - t0)
+    return np.array(times)
+
+
+def simulate(service: np.ndarray, sessions: int, cores: int, *, step: float = 0.5,
+             seconds: float = 60.0, seed: int = 0) -> np.ndarray:
+    """Step end -> event latencies of ``sessions`` real-time streams on ``cores`` dedicated
+    workers (first come, first served), each step costing a measured CPU time."""
+    rng = np.random.default_rng(seed)
+    phases = rng.uniform(0, step, sessions)
+    ready = sorted((p + step * (k + 1), s) for s, p in enumerate(phases)
+                   for k in range(int(seconds / step)))
+    free = np.zeros(cores)
+    busy_until = np.zeros(sessions)              # a session's steps run one after another
+    latencies = []
+    for t, s in ready:
+        start = max(t, free.min(), busy_until[s])
+        core = int(np.argmin(free))
+        free[core] = busy_until[s] = start + rng.choice(service)
+        latencies.append(free[core] - t)
+    return np.array(latencies)
+
+
+def run_capacity(audio: Path, seconds: float) -> None:
+    from streamz.audio import load_audio
+
+    y = load_audio(audio)[:int(seconds * 16000)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        service = step_cpu_times(y)
+    print(f"per-step CPU time over {audio.name} ({service.size} steps): p50 "
+          f"{1000 * np.median(service):.0f} ms, p95 {1000 * np.percentile(service, 95):.0f} ms,"
+          f" mean {1000 * service.mean():.0f} ms ({service.mean() / 0.5:.3f} CPU s per audio s)")
+    print("| sessions | dedicated cores | simulated step end -> event p50 / p95 s | "
+          "audio -> event p95 s | p95 <= 1 s |")
+    print("|---|---|---|---|---|")
+    for cores, sessions in [(1, 1), (2, 1), (2, 4), (2, 6), (2, 8), (2, 10), (2, 12)]:
+        lat = simulate(service, sessions, cores)
+        p50, p95 = np.percentile(lat, [50, 95])
+        print(f"| {sessions} | {cores} | {p50:.2f} / {p95:.2f} | {p95 + 0.5:.2f} | "
+              f"{'yes' if p95 + 0.5 <= 1 else 'no'} |")
+
+
 def _cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by a process and its threads."""
     with open(f"/proc/{pid}/stat") as fh:
@@ -268,7 +325,7 @@ def run_latency(audio: Path, sessions: list[int], seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--only", choices=["der", "latency", "kernels"])
+    parser.add_argument("--only", choices=["der", "latency", "kernels", "capacity"])
     parser.add_argument("--files", default="", help="comma-separated uris (default: all even)")
     parser.add_argument("--sessions", default="1,2,4,6,8")
     parser.add_argument("--rttm-dir", type=Path, default=REPO / "build" / "live-rttm")
@@ -286,8 +343,10 @@ def main() -> None:
         run_der(args.corpus, [n for n in args.files.split(",") if n], args.rttm_dir)
     if args.only in (None, "kernels"):
         run_kernels()
+    audio = even_files(args.corpus)[1] if present else REPO / "examples" / "meeting.flac"
+    if args.only in (None, "capacity"):
+        run_capacity(audio, args.seconds)
     if args.only in (None, "latency"):
-        audio = even_files(args.corpus)[1] if present else REPO / "examples" / "meeting.flac"
         run_latency(audio, [int(n) for n in args.sessions.split(",")], args.seconds)
     load = os.getloadavg()
     print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
