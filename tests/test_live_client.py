@@ -74,8 +74,8 @@ def test_missing_extra_says_what_to_install(monkeypatch, command):
     monkeypatch.setattr(builtins, "__import__", no_uvicorn)
     result = invoke(*command)
     assert result.exit_code == 1
-    assert "needs the optional 'serve' packages (uvicorn is missing)" in result.stderr
-    assert 'pip install "streamz[serve]"' in result.stderr
+    assert f"Error: streamz {command[0]} needs uvicorn, which is not installed: pip install " \
+        "'streamz[serve]' (in a checkout: pip install -e '.[serve]')" in result.stderr
 
 
 def test_serve_refuses_a_missing_model_before_listening(tmp_path):

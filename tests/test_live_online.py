@@ -19,7 +19,7 @@ def test_meeting_is_diarized_online(live_models, meeting):
     events, report = diarize_stream(meeting, live_models)
     reference = read_rttm(EXAMPLES / "meeting.rttm")
     _, total = score(reference, {"meeting": report_segments(report)})
-    assert total.der < 0.25          # offline diarize: 19.5 % (confusion of two voices)
+    assert total.der < 0.25          # 19-23 %: the segmentation takes carol for alice at first
     assert len(report.speakers) == 3
     assert report.duration == pytest.approx(meeting.size / 16000)
     # events: one per 0.5 s step while someone speaks, times increasing, totals growing

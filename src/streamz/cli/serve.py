@@ -7,22 +7,19 @@ import sys
 
 import click
 
-from ..errors import StreamzError
+from ..errors import MissingDependencyError, StreamzError
 from ._shared import DEFAULT_MODEL, notice, shown, threshold_option, verbosity_options
 
-SERVE_EXTRA = 'pip install "streamz[serve]"  (in a checkout: pip install -e ".[serve]")'
-
-
-def _require_serve_extra():
+def _require_serve_extra(command: str):
     """Import the optional server packages, or say which install provides them."""
     try:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
         import websockets  # noqa: F401
     except ImportError as e:
-        raise click.ClickException(f"this command needs the optional 'serve' packages "
-                                   f"({e.name} is missing); install them with: "
-                                   f"{SERVE_EXTRA}") from None
+        raise MissingDependencyError(
+            f"streamz {command} needs {e.name}, which is not installed: pip install "
+            "'streamz[serve]' (in a checkout: pip install -e '.[serve]')") from None
 
 
 @click.command()
@@ -59,7 +56,7 @@ def serve(host, port, model_path, threshold, learn, max_sessions, max_speakers, 
     Example:
         streamz serve --port 8000 --model models/model.npz
     """
-    _require_serve_extra()
+    _require_serve_extra("serve")
     import uvicorn
 
     from ..diarization.pipeline import load_models
@@ -115,7 +112,7 @@ def stream(audio, url, speed, num_speakers, output, token):
     Example:
         streamz stream meeting.flac --speed 0 -o meeting.rttm
     """
-    _require_serve_extra()
+    _require_serve_extra("stream")
     from pathlib import Path
 
     from ..audio import load_audio
