@@ -41,7 +41,7 @@ def test_unknown_voice_becomes_a_new_speaker_and_a_known_one_is_refreshed(small_
     assert (saved.profile_y == "alice").sum() == (before.profile_y == "alice").sum() + 1
     assert saved.history[-1]["list"] == "live session 1"
     assert saved.history[-1]["new_speakers"] == ["speaker_001"]
-    assert list(tmp_path.iterdir()) == [path, tmp_path / "model.npz.lock"]   # no temp file
+    assert sorted(tmp_path.iterdir()) == [path, tmp_path / "model.npz.lock"]   # no temp file
 
 
 def test_learning_waits_for_the_model_lock_and_refuses_mfcc_models(small_model, tmp_path,
