@@ -63,3 +63,7 @@ class ReportError(StreamzError, ValueError):
 
 class MissingDependencyError(StreamzError, ImportError):
     """An optional dependency is not installed; the message says which pip install adds it."""
+
+
+class ProtocolError(StreamzError, ValueError):
+    """A live-session client sent something the protocol does not allow."""

@@ -126,10 +126,7 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
         entries = read_ledger(list_path, allow_empty=not fresh)  # a new model needs files
         model = None if fresh else load_model(model_path)
         if model is None:
-            model = SpeakerModel(
-                classifier=SpeakerClassifier(hidden_sizes=tuple(cfg.hidden_sizes),
-                                             max_epochs=cfg.epochs, random_state=cfg.seed),
-                feature_config=feature_config or FeatureConfig())
+            model = _new_model(cfg, feature_config or FeatureConfig())
         elif feature_config is not None and feature_config.kind != model.feature_config.kind:
             raise ConfigError(f"{model_path}: model uses {model.feature_config.kind} features, "
                               f"not {feature_config.kind}; pass --retrain to start a new model")
@@ -171,6 +168,75 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
         raise StreamzError(f"{list_path}: nothing could be learned: every listed file failed "
                            f"({len(report.failures)} of {len(entries)})")
     return report
+
+
+def _new_model(cfg: TrainConfig, feature_config: FeatureConfig) -> SpeakerModel:
+    return SpeakerModel(classifier=SpeakerClassifier(hidden_sizes=tuple(cfg.hidden_sizes),
+                                                     max_epochs=cfg.epochs,
+                                                     random_state=cfg.seed),
+                        feature_config=feature_config)
+
+
+def learn_voices(model_path: os.PathLike | str, voices, cfg: TrainConfig = TrainConfig(), *,
+                 source: str) -> tuple[SpeakerModel, list[tuple[str, float, bool]]]:
+    """Learn unlabelled voices given as embeddings, not files (e.g. from a live session).
+
+    Each voice goes through the rule ``train`` applies to an unlabelled file: matched to the
+    best known speaker when its confidence reaches ``cfg.threshold`` (that speaker's profile
+    and replay memory are refreshed), otherwise a new ``speaker_NNN``; under the same lock,
+    with the same bounded replay memory and the same atomic save.
+
+    Parameters
+    ----------
+    model_path : path-like
+        An embedding-feature model (created when missing).
+    voices : sequence of ndarray of shape (n_windows, 192)
+        CAM++ embeddings of each voice (any scale: rows are length-normalised here).
+    cfg : TrainConfig
+    source : str
+        Recorded in the model's history (e.g. ``"live session 3"``).
+
+    Returns
+    -------
+    model : SpeakerModel
+        The model as saved.
+    results : list of (label, confidence, is_new)
+        One per voice, in order.
+
+    Raises
+    ------
+    ConfigError
+        If the model uses MFCC features.
+    LockError, ModelFormatError
+    """
+    import hashlib
+
+    started, clock = _dt.datetime.now(_dt.timezone.utc), time.monotonic()
+    model_path = Path(model_path)
+    check_model_path(model_path)
+    lock = model_path.with_name(model_path.name + ".lock")
+    with threadpool_limits(limits=1, user_api="blas"), file_lock(lock, timeout=cfg.lock_timeout):
+        model = load_model(model_path) if model_path.exists() else \
+            _new_model(cfg, FeatureConfig())
+        if model.feature_config.kind != "embedding":
+            raise ConfigError(f"{model_path}: learning voices needs a model with embedding "
+                              f"features, not {model.feature_config.kind}")
+        trainer = _Trainer(model, cfg, burn_in=_burn_in_limit(cfg, len(model.learned)),
+                           hook=lambda *a, **k: None)
+        results = []
+        for windows in voices:
+            windows = np.asarray(windows, dtype=np.float32)
+            windows = windows / np.maximum(np.linalg.norm(windows, axis=1, keepdims=True),
+                                           1e-12)
+            sha = hashlib.sha256(windows.tobytes()).hexdigest()
+            results.append(trainer.learn_unlabelled(FileFeatures(sha, windows, None)))
+        if results:
+            record_run(model, cfg, started=started, list_path=source,
+                       seconds=time.monotonic() - clock, learned=len(results), skipped=0,
+                       failures=0, new_speakers=[label for label, _, new in results if new])
+            save_model(model, model_path)
+            model.format_version = FORMAT_VERSION   # as the file now is
+    return model, results
 
 
 def _new_entries(entries, model, report, labels_to_write, hook) -> list[tuple[LedgerEntry, str]]:

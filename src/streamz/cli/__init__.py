@@ -7,6 +7,7 @@ import click
 from ..errors import StreamzError
 from ._shared import verbosity_options
 from .diarization import diarize, models, score
+from .serve import serve, stream
 from .speaker_id import (check_embeddings, cluster_embeddings, enroll, evaluate_cmd, identify,
                          info, train)
 
@@ -48,6 +49,9 @@ cli.add_command(info)
 cli.add_command(diarize)
 cli.add_command(score)
 cli.add_command(models)
+# live tracking
+cli.add_command(serve)
+cli.add_command(stream)
 
 
 def main():

@@ -167,13 +167,36 @@ def backbone_features(session, y: np.ndarray, first: int, last: int) -> np.ndarr
     if feats.shape[0] < 2:
         return out
     feats -= feats.mean(axis=0, keepdims=True)
+    frames = run_backbone(session, feats)[first - lo: last - lo]
+    out[:frames.shape[0]] = frames
+    return out
+
+
+def run_backbone(session, feats: np.ndarray) -> np.ndarray:
+    """The backbone over normalised fbank frames (one model call).
+
+    Parameters
+    ----------
+    session : onnxruntime.InferenceSession
+        ``campplus_backbone.onnx``.
+    feats : ndarray of shape (T, 80), float32
+        Mean-normalised fbank frames (10 ms), at least 2.
+
+    Returns
+    -------
+    frames : ndarray of shape (ceil(T / 2), 512), float32
+        One backbone frame per 20 ms.
+
+    Raises
+    ------
+    ModelLoadError
+        If the model does not return 512 channels.
+    """
     frames = session.run(None, {input_name(session): feats[None]})[0][0]   # (512, ceil(T/2))
     if frames.shape[0] != BACKBONE_CHANNELS:
         raise ModelLoadError(f"embedding backbone returned {frames.shape[0]} channels, "
                              f"expected {BACKBONE_CHANNELS}")
-    frames = frames.T[first - lo: last - lo]
-    out[:frames.shape[0]] = frames
-    return out
+    return frames.T
 
 
 def pool(features: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -194,7 +217,7 @@ def pool(features: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarra
     x = features.astype(np.float64)
     w = masks.astype(np.float64)
     n = w.sum(axis=2)[..., None]                                   # (n, k, 1)
-    return _finish_stats(w @ x, w @ (x * x), n), n[..., 0]
+    return finish_stats(w @ x, w @ (x * x), n), n[..., 0]
 
 
 def step_frames(step_seconds: float) -> int:
@@ -309,10 +332,24 @@ def _pool_slices(x: np.ndarray, x2: np.ndarray, offsets: np.ndarray,
     n = w.sum(axis=2)[..., None]
     s1 = np.stack([w[i] @ x[o:o + FRAMES_PER_CHUNK] for i, o in enumerate(offsets)])
     s2 = np.stack([w[i] @ x2[o:o + FRAMES_PER_CHUNK] for i, o in enumerate(offsets)])
-    return _finish_stats(s1, s2, n)
+    return finish_stats(s1, s2, n)
 
 
-def _finish_stats(s1, s2, n) -> np.ndarray:
+def finish_stats(s1: np.ndarray, s2: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Mean and unbiased standard deviation from weighted moments (see :func:`pool`).
+
+    Parameters
+    ----------
+    s1, s2 : ndarray of shape (n, num_local_speakers, 512), float64
+        Weighted sums of the frames and of their squares.
+    n : ndarray of shape (n, num_local_speakers, 1), float64
+        Sums of the weights.
+
+    Returns
+    -------
+    stats : ndarray of shape (n, num_local_speakers, 1024), float64
+        ``[mean, std]``; NaN rows with less than ``MIN_SPEECH_SECONDS`` of frames.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
         var = np.maximum(s2 - n * mean ** 2, 0.0) / (n - 1)
@@ -394,6 +431,7 @@ def in_order(executor, calls, ahead: int):
         yield pending.popleft().result()
 
 
-__all__ = ["EmbeddingHead", "load_head", "pooling_masks", "pool", "backbone_features", "run",
-           "Pooler", "speaker_masks", "backbone_blocks", "step_frames", "central_seconds",
-           "central_window", "NUM_LOCAL_SPEAKERS", "FRAMES_PER_WINDOW"]
+__all__ = ["EmbeddingHead", "load_head", "pooling_masks", "pool", "finish_stats",
+           "backbone_features", "run_backbone", "run", "Pooler", "speaker_masks",
+           "backbone_blocks", "step_frames", "central_seconds", "central_window",
+           "NUM_LOCAL_SPEAKERS", "FRAMES_PER_WINDOW"]
