@@ -3,6 +3,8 @@ import warnings
 
 import pytest
 from click.testing import CliRunner
+from pyannote.core import Annotation, Segment as PSegment, Timeline
+from pyannote.metrics.diarization import DiarizationErrorRate
 
 from streamz.cli import cli
 from streamz.diarization.rttm import Segment, format_rttm, read_rttm
@@ -79,9 +81,6 @@ def _random_annotation(rng, labels, n, length=60.0):
 @pytest.mark.parametrize("collar,skip_overlap", [(0.0, False), (0.5, False), (0.0, True),
                                                  (0.25, True)])
 def test_matches_pyannote_metrics(rng, collar, skip_overlap):
-    pm = pytest.importorskip("pyannote.metrics.diarization")
-    from pyannote.core import Annotation, Segment as PSegment, Timeline
-
     def to_annotation(segs):
         ann = Annotation()
         for i, s in enumerate(segs):
@@ -92,7 +91,7 @@ def test_matches_pyannote_metrics(rng, collar, skip_overlap):
         ref = _random_annotation(rng, ["a", "b", "c"], 15)
         hyp = _random_annotation(rng, ["1", "2", "3", "4"], 18)
         uem = [(2.0, 30.0), (35.0, 58.0)]
-        metric = pm.DiarizationErrorRate(collar=collar, skip_overlap=skip_overlap)
+        metric = DiarizationErrorRate(collar=collar, skip_overlap=skip_overlap)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             detail = metric(to_annotation(ref), to_annotation(hyp),

@@ -1,15 +1,14 @@
 """WeSpeaker (community-1) embeddings with a tiny fake ResNet34 ONNX built here."""
 
 import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 from streamz.diarization import wespeaker as W
 from streamz.diarization.config import SegmentationConfig
 from streamz.diarization.onnx import EXPECTED_INPUTS, create_session
 from streamz.diarization.segmentation import chunk
-
-onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 SR = 16_000
 DIM = 256
