@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -114,3 +116,69 @@ def test_target_list_refreshed(corpus, cache):
     report = train(lst, corpus / "m.npz", TrainConfig(**FAST), cache=cache, target_list=targets)
     assert report.targets_removed == [corpus / "alice0.wav"]
     assert targets.read_text() == "alice1.wav,alice\n"
+
+
+# -- the learning rules, each at its boundary ----------------------------------------------
+
+KNOWN = ["alice0.wav,alice", "alice1.wav,alice", "bob0.wav,bob", "bob1.wav,bob"]
+
+
+def _assign_alice2(corpus, cache, *, threshold, burn_in_limit):
+    """Train a fresh model on KNOWN + unlabelled alice2; (label, confidence, is_new) of alice2."""
+    lst = write_list(corpus / "train.txt", KNOWN + ["alice2.wav"])
+    cfg = replace(TrainConfig(**FAST), threshold=threshold, burn_in_limit=burn_in_limit,
+                  retrain=True)
+    report = train(lst, corpus / "m.npz", cfg, cache=cache)
+    [(_, label, confidence, is_new)] = report.assigned
+    return label, confidence, is_new
+
+
+def test_threshold_is_inclusive(corpus, cache):
+    """An unlabelled file whose confidence equals the threshold joins that speaker."""
+    label, c, _ = _assign_alice2(corpus, cache, threshold=0.0, burn_in_limit=0)
+    assert label == "alice" and 0.0 < c < 1.0
+    assert _assign_alice2(corpus, cache, threshold=c, burn_in_limit=0) == ("alice", c, False)
+    above = float(np.nextafter(c, 1.0))
+    assert _assign_alice2(corpus, cache, threshold=above, burn_in_limit=0) == \
+        ("speaker_001", c, True)
+
+
+def test_burn_in_asks_halfway_to_one(corpus, cache):
+    """During burn-in the confidence must reach (1 + threshold) / 2, after it the threshold."""
+    _, c, _ = _assign_alice2(corpus, cache, threshold=0.0, burn_in_limit=0)
+    assert 0.5 < c < 1.0
+    threshold = (3 * c - 1) / 2          # threshold < c < (1 + threshold) / 2
+    # alice2 is the fifth file: a burn-in of 5 files covers it, one of 4 does not
+    assert _assign_alice2(corpus, cache, threshold=threshold, burn_in_limit=5)[2] is True
+    assert _assign_alice2(corpus, cache, threshold=threshold, burn_in_limit=4) == \
+        ("alice", c, False)
+    # the default burn-in is 20% of the list but at least 10 files
+    assert _assign_alice2(corpus, cache, threshold=threshold, burn_in_limit=None)[2] is True
+
+
+def test_duplicate_content_in_one_list_learned_once(corpus, cache):
+    (corpus / "alice0_copy.wav").write_bytes((corpus / "alice0.wav").read_bytes())
+    (corpus / "alice2_copy.wav").write_bytes((corpus / "alice2.wav").read_bytes())
+    lst = write_list(corpus / "train.txt", KNOWN + ["alice0_copy.wav,alice", "alice2.wav",
+                                                    "alice2_copy.wav"])
+    report = train(lst, corpus / "m.npz", TrainConfig(**FAST), cache=cache)
+    assert report.skipped == 2
+    assert [p.name for p, _ in report.learned] == ["alice0.wav", "alice1.wav", "bob0.wav",
+                                                    "bob1.wav", "alice2.wav"]
+    model = load_model(corpus / "m.npz")
+    assert sorted(model.profile_y.tolist()) == ["alice", "alice", "alice", "bob", "bob"]
+    # the copy of an unlabelled file gets the same label in the same run
+    assert lst.read_text().splitlines()[-2:] == ["alice2.wav,alice", "alice2_copy.wav,alice"]
+
+
+def test_learned_line_left_unlabelled_is_labelled_by_the_next_run(corpus, cache):
+    """A run that saved the model but stopped before writing the list: the next one labels it."""
+    lst = write_list(corpus / "train.txt", KNOWN + ["alice2.wav"])
+    train(lst, corpus / "m.npz", TrainConfig(**FAST), cache=cache)
+    assert lst.read_text().splitlines()[-1] == "alice2.wav,alice"
+    write_list(lst, KNOWN + ["alice2.wav"])       # the list as the interrupted run left it
+    model_before = (corpus / "m.npz").read_bytes()
+    report = train(lst, corpus / "m.npz", TrainConfig(**FAST), cache=cache)
+    assert report.learned == [] and report.skipped == 5
+    assert lst.read_text().splitlines()[-1] == "alice2.wav,alice"
+    assert (corpus / "m.npz").read_bytes() == model_before

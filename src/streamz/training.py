@@ -132,8 +132,7 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
                               f"not {feature_config.kind}; pass --retrain to start a new model")
         report = TrainReport(model_path=model_path)
         known = set(model.speakers)
-        labels_to_write: dict[int, str] = {}
-        todo = _new_entries(entries, model, report, labels_to_write, hook)
+        todo, known_unlabelled = _new_entries(entries, model, report, hook)
         extractor = FeatureExtractor.for_config(model.feature_config, cache)
         features = _extract(todo, extractor, cfg.seed, report, hook)
         trainer = _Trainer(model, cfg, burn_in=_burn_in_limit(cfg, len(entries)), hook=hook)
@@ -146,12 +145,17 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
         for i, (entry, feats) in enumerate(unlabelled):
             hook("enrolling", completed=i, total=len(unlabelled))
             label, confidence, is_new = trainer.learn_unlabelled(feats)
-            labels_to_write[entry.line] = label
             report.learned.append((entry.path, label))
             report.assigned.append((entry.path, label, confidence, is_new))
             if is_new:
                 report.new_speakers.append(label)
         hook("enrolling", completed=len(unlabelled), total=len(unlabelled))
+        # every unlabelled line whose content is now learned gets its label, including a
+        # copy of a file met earlier in the list and a line learned by a run that stopped
+        # before writing the list
+        labels_to_write = {entry.line: model.learned[sha]
+                           for entry, sha in todo + known_unlabelled
+                           if entry.label is None and sha in model.learned}
         if features:
             record_run(model, cfg, started=started, list_path=str(Path(list_path).resolve()),
                        seconds=time.monotonic() - clock, learned=len(report.learned),
@@ -239,9 +243,18 @@ def learn_voices(model_path: os.PathLike | str, voices, cfg: TrainConfig = Train
     return model, results
 
 
-def _new_entries(entries, model, report, labels_to_write, hook) -> list[tuple[LedgerEntry, str]]:
-    """Entries whose content the model has not learned, with their hashes."""
-    todo, seen = [], set()
+def _new_entries(entries, model, report, hook):
+    """Entries whose content the model has not learned, with their hashes.
+
+    Returns
+    -------
+    todo : list of (LedgerEntry, sha256)
+        The first entry of each content the model has not learned.
+    known_unlabelled : list of (LedgerEntry, sha256)
+        Unlabelled entries skipped because their content is learned or comes earlier in
+        the list.
+    """
+    todo, seen, known_unlabelled = [], set(), []
     for i, entry in enumerate(entries):
         hook("hashing", completed=i, total=len(entries))
         try:
@@ -249,18 +262,15 @@ def _new_entries(entries, model, report, labels_to_write, hook) -> list[tuple[Le
         except AudioLoadError as e:
             report.failures.append((entry.path, e.problem))
             continue
-        if sha in model.learned:
+        if sha in model.learned or sha in seen:
             report.skipped += 1
-            if entry.label is None:  # learned by a run that stopped before writing the list
-                labels_to_write[entry.line] = model.learned[sha]
-            continue
-        if sha in seen:
-            report.skipped += 1
+            if entry.label is None:
+                known_unlabelled.append((entry, sha))
             continue
         seen.add(sha)
         todo.append((entry, sha))
     hook("hashing", completed=len(entries), total=len(entries))
-    return todo
+    return todo, known_unlabelled
 
 
 def _extract(todo, extractor, seed, report, hook) -> list[tuple[LedgerEntry, FileFeatures]]:
