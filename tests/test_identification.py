@@ -1,0 +1,43 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli_support import write_clips
+from streamz.extraction import CacheConfig
+from streamz.identification import UNKNOWN, Identification, identify_file
+from streamz.persistence import load_model
+from streamz.training import TrainConfig, train
+
+
+@pytest.fixture
+def model_and_probe(make_wav, tmp_path):
+    lst = tmp_path / "train.txt"
+    lst.write_text("".join(f"{p.name},{p.stem[:-1]}\n" for p in write_clips(tmp_path)))
+    train(lst, tmp_path / "m.npz", TrainConfig(epochs=10, burn_in_limit=0),
+          cache=CacheConfig(feature_dir=None, wav_dir=None))
+    return load_model(tmp_path / "m.npz"), make_wav("probe.wav", "alice", seed=7)
+
+
+def test_identify_threshold_is_inclusive(model_and_probe):
+    model, probe = model_and_probe
+    c = identify_file(model, probe, threshold=0.0).confidence
+    assert 0.0 < c < 1.0
+    at = identify_file(model, probe, threshold=c)
+    assert (at.speaker, at.best, at.confidence) == ("alice", "alice", c)
+    above = identify_file(model, probe, threshold=float(np.nextafter(c, 1.0)))
+    assert (above.speaker, above.best) == (UNKNOWN, "alice")
+
+
+def test_speaker_shares_count_confident_windows():
+    windows = np.array([[0.9, 0.1, 0.0],
+                        [0.6, 0.4, 0.0],     # exactly at the threshold: counts
+                        [0.2, 0.7, 0.1],
+                        [0.5, 0.3, 0.2]])    # below: an unknown window
+    ident = Identification(path=Path("x.wav"), speaker="a", best="a", confidence=0.55,
+                           proba=windows.mean(axis=0), window_proba=windows)
+    assert ident.speaker_shares(["a", "b", "c"], 0.6) == [("a", 2, 0.5), ("b", 1, 0.25),
+                                                          (UNKNOWN, 1, 0.25)]
+    assert ident.speaker_shares(["a", "b", "c"], 0.65) == [("a", 1, 0.25), ("b", 1, 0.25),
+                                                           (UNKNOWN, 2, 0.5)]
+    assert ident.speaker_shares(["a", "b", "c"], 0.95) == [(UNKNOWN, 4, 1.0)]
