@@ -78,7 +78,26 @@ def test_unfitted_and_bad_input(rng):
         clf.set_params(bogus=1)
 
 
-def test_get_params_roundtrip():
+def test_params_are_the_ones_used(rng):
     clf = SpeakerClassifier(hidden_sizes=(4, 3), dropout=0.1)
-    clone = SpeakerClassifier(**clf.get_params())
-    assert clone.get_params() == clf.get_params()
+    assert clf.get_params() == {"hidden_sizes": (4, 3), "dropout": 0.1, "learning_rate": 1e-3,
+                                "alpha": 1e-4, "batch_size": 64, "max_epochs": 30,
+                                "random_state": None}
+    X, y = blobs(rng)
+    clf.set_params(hidden_sizes=(5,), max_epochs=3).fit(X, y)
+    assert [W.shape for W in clf.coefs_] == [(8, 5), (5, 3)]
+    assert len(clf.loss_curve_) == 3 and clf.n_samples_seen_ == 3 * len(X)
+
+
+def test_predict_proba_known_answer(rng):
+    """Standardise, ReLU, softmax, by hand: one input, one hidden layer, two classes."""
+    clf = SpeakerClassifier(hidden_sizes=(2,), max_epochs=1).fit(rng.standard_normal((4, 2)),
+                                                                 ["a", "b", "a", "b"])
+    clf.mean_, clf.scale_ = np.array([1.0, 1.0], np.float32), np.array([2.0, 2.0], np.float32)
+    clf.coefs_ = [np.eye(2, dtype=np.float32), np.array([[np.log(3), 0], [5, 5]], np.float32)]
+    clf.intercepts_ = [np.array([0, -1], np.float32), np.zeros(2, np.float32)]
+    # x = (3, 1) -> standardised (1, 0) -> hidden relu(1, -1) = (1, 0) -> logits (ln 3, 0)
+    np.testing.assert_allclose(clf.predict_proba([[3.0, 1.0]]), [[0.75, 0.25]], rtol=1e-6)
+    # x = (1, 5) -> (0, 2) -> relu(0, 1) = (0, 1) -> logits (5, 5)
+    np.testing.assert_allclose(clf.predict_proba([[1.0, 5.0]]), [[0.5, 0.5]], rtol=1e-6)
+    np.testing.assert_allclose(clf.transform([[3.0, 1.0], [1.0, 5.0]]), [[1, 0], [0, 1]])
