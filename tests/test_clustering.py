@@ -30,16 +30,18 @@ def _same_partition(a, b):
 
 
 def _consistent(hard, truth):
+    """Clusters and true speakers correspond one to one (no speaker split, none merged)."""
     active = truth >= 0
     pairs = set(zip(hard[active].tolist(), truth[active].tolist()))
-    return len(pairs) == len(set(truth[active].tolist()))
+    return len(pairs) == len(set(truth[active].tolist())) == len(set(hard[active].tolist()))
 
 
-def test_recovers_speakers(rng):
-    emb, act, truth = _scene(rng)
+@pytest.mark.parametrize("num_speakers", [2, 3, 5])
+def test_recovers_speakers(rng, num_speakers):
+    emb, act, truth = _scene(rng, num_speakers=num_speakers)
     res = cluster(emb, act)
     assert res.hard_clusters.shape == (60, 3) and res.hard_clusters.dtype == np.int64
-    assert res.centroids.shape == (3, 32)
+    assert res.centroids.shape == (num_speakers, 32)
     assert np.all(res.hard_clusters[truth < 0] == -2)
     assert _consistent(res.hard_clusters, truth)
     assert res.num_train == 120
@@ -88,11 +90,16 @@ def test_train_mask_needs_single_speaker_frames_and_finite(rng):
 
 
 def test_nan_embedding_of_active_speaker_still_assigned(rng):
+    """Without an embedding, a local speaker takes a cluster its chunk's other speaker does
+    not have; everyone else keeps their own speaker's cluster."""
     emb, act, truth = _scene(rng)
-    c, s = 5, int(np.flatnonzero(truth[5] >= 0)[0])
+    c, (s, other) = 5, np.flatnonzero(truth[5] >= 0)
     emb[c, s] = np.nan
     res = cluster(emb, act)
-    assert res.hard_clusters[c, s] >= 0
+    assert res.hard_clusters[c, s] in set(range(3)) - {res.hard_clusters[c, other]}
+    keep = np.ones_like(truth, dtype=bool)
+    keep[c, s] = False
+    assert _consistent(np.where(keep, res.hard_clusters, -2), np.where(keep, truth, -1))
 
 
 def test_input_not_modified(rng):
