@@ -49,7 +49,10 @@ def test_train_identify_eval_roundtrip(trained, make_wav):
     result = run("eval", targets, "--model", model, "--json", *cache)
     report = json.loads(result.stdout)
     assert result.exit_code == 0 and report["accuracy"] == 1.0 and report["n_known"] == 2
-    assert run("check-embeddings", tmp_path / "train.txt", "--model", model, *cache).exit_code == 0
+    checked = run("check-embeddings", tmp_path / "train.txt", "--model", model, "--json", *cache)
+    stats = json.loads(checked.stdout)
+    assert checked.exit_code == 0 and (stats["n_files"], stats["n_speakers"]) == (4, 2)
+    assert stats["intra_similarity"] > stats["inter_similarity"] and stats["silhouette"] > 0.5
     clusters = run("cluster-embeddings", "2", tmp_path / "train.txt", "--model", model, "--json",
                    *cache)
     rows = json.loads(clusters.stdout)
