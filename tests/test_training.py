@@ -12,6 +12,8 @@ from streamz.persistence import load_model
 from streamz.training import TrainConfig, train
 
 FAST = dict(epochs=25, update_epochs=8, burn_in_limit=0)
+#: Two labelled files each of alice and bob.
+KNOWN = ["alice0.wav,alice", "alice1.wav,alice", "bob0.wav,bob", "bob1.wav,bob"]
 
 
 @pytest.fixture
@@ -34,8 +36,7 @@ def corpus(make_wav):
 
 
 def test_train_then_skip_learned(corpus, cache):
-    lst = write_list(corpus / "train.txt", ["alice0.wav,alice", "alice1.wav,alice",
-                                            "bob0.wav,bob", "bob1.wav,bob"])
+    lst = write_list(corpus / "train.txt", KNOWN)
     report = train(lst, corpus / "m.npz", TrainConfig(**FAST), cache=cache)
     assert len(report.learned) == 4 and report.skipped == 0
     model = load_model(corpus / "m.npz")
@@ -75,10 +76,13 @@ def test_integer_labels_continue_and_cap(corpus, cache):
     assert report.new_speakers == [] and (label, is_new) == ("2", False) and confidence < 1.0
 
 
-def test_incremental_runs_keep_old_speakers(corpus, cache):
-    first = write_list(corpus / "a.txt", ["alice0.wav,alice", "alice1.wav,alice",
-                                          "bob0.wav,bob", "bob1.wav,bob"])
-    train(first, corpus / "m.npz", TrainConfig(**FAST), cache=cache)
+# The MFCC classifier keeps old speakers through its replay memory; the embedding front end
+# through its per-file profiles.
+@pytest.mark.parametrize("kind", ["embedding", "mfcc"])
+def test_incremental_runs_keep_old_speakers(corpus, cache, kind):
+    first = write_list(corpus / "a.txt", KNOWN)
+    train(first, corpus / "m.npz", TrainConfig(**FAST), cache=cache,
+          feature_config=FeatureConfig(kind=kind))
     second = write_list(corpus / "b.txt", ["carol0.wav,carol", "carol1.wav,carol"])
     train(second, corpus / "m.npz", TrainConfig(**FAST), cache=cache)
     from streamz.identification import identify_file
@@ -86,6 +90,13 @@ def test_incremental_runs_keep_old_speakers(corpus, cache):
     model = load_model(corpus / "m.npz")
     for name in ("alice2", "bob2", "carol2"):
         assert identify_file(model, corpus / f"{name}.wav", threshold=0.0).best == name[:-1]
+
+
+def test_replay_memory_bounded_per_speaker(corpus, cache):
+    lst = write_list(corpus / "train.txt", KNOWN)
+    train(lst, corpus / "m.npz", TrainConfig(memory_per_speaker=3, **FAST), cache=cache)
+    labels, counts = np.unique(load_model(corpus / "m.npz").memory_y, return_counts=True)
+    assert dict(zip(labels.tolist(), counts.tolist())) == {"alice": 3, "bob": 3}
 
 
 def test_bad_files_skipped_and_reported(corpus, cache):
@@ -121,9 +132,6 @@ def test_target_list_refreshed(corpus, cache):
 
 
 # -- the learning rules, each at its boundary ----------------------------------------------
-
-KNOWN = ["alice0.wav,alice", "alice1.wav,alice", "bob0.wav,bob", "bob1.wav,bob"]
-
 
 def _assign_alice2(corpus, cache, *, threshold, burn_in_limit):
     """Train a fresh model on KNOWN + unlabelled alice2; (label, confidence, is_new) of alice2."""
