@@ -112,17 +112,31 @@ def _write(tmp_path, name, segs, uri="f1"):
 def test_cli_table_and_json(tmp_path):
     ref = _write(tmp_path, "ref.rttm", [S(0, 10, "a"), S(10, 20, "b")])
     hyp = _write(tmp_path, "hyp.rttm", [S(0, 12, "x"), S(12, 20, "y")])
-    uem = tmp_path / "f.uem"
-    uem.write_text("f1 1 0.000 20.000\n")
-    res = CliRunner().invoke(cli, ["score", str(ref), str(hyp), "--uem", str(uem)])
+    res = CliRunner().invoke(cli, ["score", str(ref), str(hyp)])
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
     assert lines[0].split()[:2] == ["file", "DER%"]
-    assert lines[-1].split()[:2] == ["TOTAL", "10.00"]
+    assert lines[-1].split()[:2] == ["TOTAL", "10.00"]              # 10-12 confused, of 20 s
+    uem = tmp_path / "f.uem"
+    uem.write_text("f1 1 0.000 11.000\n")
+    res = CliRunner().invoke(cli, ["score", str(ref), str(hyp), "--uem", str(uem)])
+    assert res.output.splitlines()[-1].split()[:2] == ["TOTAL", "9.09"]   # 10-11, of 11 s
     res = CliRunner().invoke(cli, ["score", str(ref), str(hyp), "--json", "--collar", "4"])
     data = json.loads(res.output)
     assert data["total"]["der"] == 0.0 and data["files"]["f1"]["mapping"] == {"x": "a",
                                                                               "y": "b"}
+
+
+def test_cli_skip_overlap(tmp_path):
+    ref = _write(tmp_path, "ref.rttm", [S(0, 10, "a"), S(5, 15, "b")])     # overlap 5-10
+    hyp = _write(tmp_path, "hyp.rttm", [S(0, 15, "x")])
+    for args, total, missed in (([], 20, 5), (["--skip-overlap"], 10, 0)):
+        res = CliRunner().invoke(cli, ["score", str(ref), str(hyp), "--json", *args])
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.output)
+        assert data["skip_overlap"] == bool(args)
+        assert (data["total"]["total"], data["total"]["missed"]) == (total, missed)
+        assert data["total"]["confusion"] == 5                             # 10-15 is b, not x
 
 
 def test_cli_error_line(tmp_path):

@@ -114,10 +114,12 @@ def test_run_with_executor_matches_serial(fake, rng):
 
 
 @pytest.mark.models
-def test_community1_folder_diarizes(tmp_path, rng, make_wav):
+@pytest.mark.parametrize("step", [1.0, 2.0])
+def test_community1_folder_diarizes(tmp_path, rng, step):
     """--models-dir with a community-1 layout: WeSpeaker ONNX + PLDA, bundled segmentation."""
-    from streamz.audio import load_audio
-    from streamz.diarization import diarize, load_models
+    from conftest import SPEAKERS, synth_voice
+    from streamz.diarization import DiarizationConfig, diarize, load_models
+    from streamz.diarization.config import SegmentationConfig
     from streamz.diarization.rttm import Segment
     from streamz.scoring import diarization_error
 
@@ -134,9 +136,10 @@ def test_community1_folder_diarizes(tmp_path, rng, make_wav):
     models = load_models(folder)
     assert models.kind == "wespeaker"
     # even this fake embedding (mean fbank, projected) tells the two synthetic voices apart
-    alice = load_audio(make_wav("alice.wav", "alice", seconds=6.0))
-    bob = load_audio(make_wav("bob.wav", "bob", seconds=6.0, seed=1))
-    result = diarize(np.concatenate([alice, bob]), models=models)
-    assert result.duration == pytest.approx(12.0, abs=0.01) and result.num_speakers == 2
-    reference = [Segment(0.0, 6.0, "alice"), Segment(6.0, 12.0, "bob")]
+    turns = ["alice", "bob", "alice", "bob"]
+    y = np.concatenate([synth_voice(*SPEAKERS[s], 6.0, seed=i) for i, s in enumerate(turns)])
+    result = diarize(y, models=models,
+                     config=DiarizationConfig(segmentation=SegmentationConfig(step)))
+    assert result.duration == pytest.approx(24.0) and result.num_speakers == 2
+    reference = [Segment(6.0 * i, 6.0 * (i + 1), s) for i, s in enumerate(turns)]
     assert diarization_error(reference, list(result.segments)).der < 0.03   # scores about 1 %
