@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from streamz.cli import cli
 from streamz.diarization import DiarizationConfig, diarize, load_models
-from streamz.diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, ClusteringConfig,
-                                        SegmentationConfig)
+from streamz.diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, BinarizeConfig,
+                                        ClusteringConfig, SegmentationConfig)
 from streamz.diarization.rttm import Segment, read_rttm
 from streamz.scoring import diarization_error
 
@@ -88,6 +88,15 @@ def test_exclusive_turns_do_not_overlap(conversation):
     assert all(a["end"] <= b["start"] for a, b in zip(segs, segs[1:]))
     hyp = [Segment(s["start"], s["end"], s["speaker"]) for s in segs]
     assert diarization_error(REFERENCE, hyp).der < 0.02       # scores 0.85 %
+
+
+def test_binarize_config_reaches_the_turns(conversation, models, default_segments):
+    """The conversation's turns last about 4 s: a 4.5 s minimum removes them all, 3 s none."""
+    def turns(min_duration_on):
+        config = DiarizationConfig(binarize=BinarizeConfig(min_duration_on=min_duration_on))
+        return diarize(conversation, models=models, config=config).segments
+
+    assert turns(3.0) == default_segments and turns(4.5) == ()
 
 
 def test_silence_and_very_short_inputs_give_empty_rttm(tmp_path):

@@ -51,7 +51,8 @@ def test_nan_samples_raise(tmp_path):
 
 @pytest.mark.models
 def test_streamed_file_diarizes_like_decoded_array(tmp_path, monkeypatch, make_wav):
-    from streamz.diarization import diarize, load_models
+    from streamz.diarization import DiarizationConfig, diarize, load_models
+    from streamz.diarization.config import ClusteringConfig
 
     path = make_wav("talk.wav", "alice", seconds=14.0)
     models = load_models()
@@ -60,3 +61,8 @@ def test_streamed_file_diarizes_like_decoded_array(tmp_path, monkeypatch, make_w
     streamed = diarize(path, models=models)
     assert streamed.uri == "talk" and streamed.duration == decoded.duration
     assert streamed.segments == decoded.segments
+    # options reach a streamed file too: two speakers forced on one voice
+    two = DiarizationConfig(clustering=ClusteringConfig(num_speakers=2))
+    forced = diarize(path, models=models, config=two)
+    assert forced.num_speakers == 2
+    assert forced.segments == diarize(load_audio(path), models=models, config=two).segments
