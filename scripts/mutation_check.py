@@ -15,7 +15,7 @@ a mutant runs: do not edit them meanwhile (an interrupted run still restores the
 
 Examples::
 
-    python scripts/mutation_check.py                          # every mutant, ~30 min on 2 cores
+    python scripts/mutation_check.py                          # every mutant (55 min on 2 busy cores)
     python scripts/mutation_check.py -k training              # ids containing "training"
     python scripts/mutation_check.py --all-tests -k cli-fast  # the whole suite for one mutant
     python scripts/mutation_check.py --output benchmarks/mutation.txt
