@@ -18,16 +18,17 @@ from streamz.scoring import diarization_error
 pytestmark = pytest.mark.models
 
 RTTM_LINE = re.compile(r"^SPEAKER (\S+) 1 \d+\.\d{3} \d+\.\d{3} <NA> <NA> SPEAKER_\d\d <NA> <NA>$")
+TURNS = ["alice", "bob"] * 3
 #: Who speaks when in the ``conversation`` fixture.
-REFERENCE = [Segment(0.0, 4.0, "alice"), Segment(4.0, 8.0, "bob"), Segment(8.0, 12.0, "alice")]
+REFERENCE = [Segment(3.0 * i, 3.0 * (i + 1), who) for i, who in enumerate(TURNS)]
 
 
 @pytest.fixture(scope="module")
 def conversation(tmp_path_factory):
-    """12 s: alice, bob, alice (synthetic voices, 4 s each)."""
+    """18 s: alice and bob take turns, 3 s each (synthetic voices)."""
     from conftest import SPEAKERS, synth_voice
 
-    parts = [synth_voice(*SPEAKERS[s], 4.0, seed=i) for i, s in enumerate(["alice", "bob", "alice"])]
+    parts = [synth_voice(*SPEAKERS[s], 3.0, seed=i) for i, s in enumerate(TURNS)]
     path = tmp_path_factory.mktemp("diarize") / "conversation.wav"
     sf.write(path, np.concatenate(parts), 16_000)
     return path
@@ -55,9 +56,9 @@ def test_diarize_finds_the_turns(conversation, tmp_path):
     (tmp_path / "out.rttm").write_text(result.output)
     [(uri, segments)] = read_rttm(tmp_path / "out.rttm").items()
     assert uri == "conversation" and len({s.label for s in segments}) == 2
-    # scores 1.5 % (0.05 s missed, 0.12 s false alarm around the turn changes)
+    # scores 2.8 % (0.06 s missed, 0.27 s false alarm, 0.17 s confused at the turn changes)
     der = diarization_error(REFERENCE, segments)
-    assert der.der < 0.03 and set(der.mapping.values()) == {"alice", "bob"}
+    assert der.der < 0.04 and set(der.mapping.values()) == {"alice", "bob"}
 
 
 @pytest.mark.parametrize("args,config", [
@@ -66,7 +67,10 @@ def test_diarize_finds_the_turns(conversation, tmp_path):
     (["--max-speakers", "1"], DiarizationConfig(clustering=ClusteringConfig(max_speakers=1))),
     (["--min-speakers", "3"], DiarizationConfig(clustering=ClusteringConfig(min_speakers=3))),
     (["--exclusive"], DiarizationConfig(exclusive=True)),
-], ids=["fast", "num-speakers", "max-speakers", "min-speakers", "exclusive"])
+    (["--min-duration-on", "3.5"], DiarizationConfig(binarize=BinarizeConfig(min_duration_on=3.5))),
+    (["--pad-offset", "0.5"], DiarizationConfig(binarize=BinarizeConfig(pad_offset=0.5))),
+], ids=["fast", "num-speakers", "max-speakers", "min-speakers", "exclusive", "min-duration-on",
+        "pad-offset"])
 def test_options_reach_the_pipeline(conversation, models, default_segments, args, config):
     """Each option changes this recording's answer, and the CLI's is the library's."""
     expected = diarize(conversation, models=models, config=config)
@@ -84,19 +88,10 @@ def test_exclusive_turns_do_not_overlap(conversation):
     assert result.exit_code == 0, result.output
     [doc] = json.loads(result.output)
     segs = doc["segments"]
-    assert doc["uri"] == "conversation" and len(segs) == 3
+    assert doc["uri"] == "conversation" and len(segs) == len(TURNS)
     assert all(a["end"] <= b["start"] for a, b in zip(segs, segs[1:]))
     hyp = [Segment(s["start"], s["end"], s["speaker"]) for s in segs]
-    assert diarization_error(REFERENCE, hyp).der < 0.02       # scores 0.85 %
-
-
-def test_binarize_config_reaches_the_turns(conversation, models, default_segments):
-    """The conversation's turns last about 4 s: a 4.5 s minimum removes them all, 3 s none."""
-    def turns(min_duration_on):
-        config = DiarizationConfig(binarize=BinarizeConfig(min_duration_on=min_duration_on))
-        return diarize(conversation, models=models, config=config).segments
-
-    assert turns(3.0) == default_segments and turns(4.5) == ()
+    assert diarization_error(REFERENCE, hyp).der < 0.03       # scores 2.2 %
 
 
 def test_silence_and_very_short_inputs_give_empty_rttm(tmp_path):
@@ -130,7 +125,7 @@ def test_library_never_prints(conversation, models, capsys):
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     assert "segmentation" in calls and "embeddings" in calls
-    assert result.duration == pytest.approx(12.0)
+    assert result.duration == pytest.approx(18.0)
 
 
 @pytest.mark.parametrize("second", ["b/conversation.wav", "a/conversation.wav",
