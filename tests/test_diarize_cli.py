@@ -94,6 +94,25 @@ def test_exclusive_turns_do_not_overlap(conversation):
     assert diarization_error(REFERENCE, hyp).der < 0.03       # scores 2.2 %
 
 
+def test_min_duration_off_fills_a_pause(tmp_path):
+    """alice, 1.5 s of near silence, alice: two turns, one when shorter pauses are filled."""
+    from conftest import SPEAKERS, synth_voice
+
+    quiet = 0.001 * np.random.default_rng(0).standard_normal(24_000)
+    path = tmp_path / "pause.wav"
+    sf.write(path, np.concatenate([synth_voice(*SPEAKERS["alice"], 3.0), quiet,
+                                   synth_voice(*SPEAKERS["alice"], 3.0, seed=1)]), 16_000)
+
+    def turns(*args):
+        result = _run(path, "--json", *args)
+        assert result.exit_code == 0, result.output
+        return [(s["start"], s["end"]) for s in json.loads(result.output)[0]["segments"]]
+
+    two = turns()
+    assert len(two) == 2 and 1.0 < two[1][0] - two[0][1] < 2.0      # the pause is heard
+    assert turns("--min-duration-off", "2") == [(two[0][0], two[1][1])]
+
+
 def test_silence_and_very_short_inputs_give_empty_rttm(tmp_path):
     sf.write(tmp_path / "silence.wav", np.zeros(16_000 * 3, np.float32), 16_000)
     sf.write(tmp_path / "short.wav", np.zeros(200, np.float32), 16_000)
