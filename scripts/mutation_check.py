@@ -84,7 +84,11 @@ MUTANTS = [
            DIARIZATION_TESTS, "last turn ends after the recording", issue=True),
     Mutant("pipeline-exclusive-ignored", PIPELINE,
            "exclusive=config.exclusive,", "exclusive=False,", DIARIZATION_TESTS,
-           "--exclusive gives overlapping turns"),
+           "--exclusive: another speaker may keep an overlapped frame (no overlap: the rule "
+           "is applied again after binarization)"),
+    Mutant("pipeline-exclusive-pads-overlap", PIPELINE,
+           "if config.exclusive:", "if False:", DIARIZATION_TESTS,
+           "--exclusive with --pad-offset: padded turns overlap the next speaker"),
     Mutant("pipeline-binarize-skipped", PIPELINE,
            "smoothed = binarize.binarize(discrete, config.binarize)", "smoothed = discrete",
            DIARIZATION_TESTS, "--pad-offset and --min-duration-on/off ignored"),
