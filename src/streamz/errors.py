@@ -63,3 +63,7 @@ class ReportError(StreamzError, ValueError):
 
 class MissingDependencyError(StreamzError, ImportError):
     """An optional dependency is not installed; the message says which pip install adds it."""
+
+
+class WorkerError(StreamzError, RuntimeError):
+    """A batch could not reach its cluster, or a worker died (killed, out of memory) on a file."""

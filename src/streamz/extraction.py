@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 from ._fileio import atomic_path, sha256_file
 from .audio import load_audio
 from .augment import augmented_copies, telephone
+from .batch import BatchConfig, FileProgress, run_batch
 from .config import FeatureConfig
 from .errors import AudioLoadError, FeatureError
 from .features import extract, is_narrowband
@@ -35,6 +37,7 @@ class FileFeatures:
     clean: np.ndarray                 # (n_windows, n_features)
     augmented: np.ndarray | None      # (n_augmented_windows, n_features)
     narrowband: bool = False          # telephone-band recording (nothing above 4 kHz)
+    audio_seconds: float | None = None  # audio decoded for them; None: all from the cache
 
 
 class FeatureExtractor:
@@ -55,13 +58,17 @@ class FeatureExtractor:
         self.config, self.cache, self.embedder = config, cache, embedder
 
     @classmethod
-    def for_config(cls, config: FeatureConfig, cache: CacheConfig = CacheConfig()):
-        """An extractor for ``config``, loading the bundled CAM++ model when it needs it."""
+    def for_config(cls, config: FeatureConfig, cache: CacheConfig = CacheConfig(), *,
+                   threads: int = 0):
+        """An extractor for ``config``, loading the bundled CAM++ model when it needs it.
+
+        ``threads``: ONNX Runtime threads of that model (0: one per core).
+        """
         embedder = None
         if config.kind == "embedding":
             from .speaker_embedding import load_embedder
 
-            embedder = load_embedder()
+            embedder = load_embedder(threads=threads)
         return cls(config, cache, embedder)
 
     def features(self, path: os.PathLike | str, *, augment_seed: int | None = None,
@@ -116,7 +123,8 @@ class FeatureExtractor:
                                     make_augmented)
         except FeatureError as e:
             raise FeatureError(f"{path}: {e}") from e
-        return FileFeatures(sha256=sha, clean=clean, augmented=augmented, narrowband=narrowband)
+        return FileFeatures(sha256=sha, clean=clean, augmented=augmented, narrowband=narrowband,
+                            audio_seconds=None if audio is None else audio.size / cfg.sr)
 
     def extract(self, y: np.ndarray) -> np.ndarray:
         """Window features of mono audio at ``config.sr``: (n_windows, n_features)."""
@@ -125,6 +133,64 @@ class FeatureExtractor:
             return self.embedder.embed_windows(y, window_seconds=cfg.embedding_window_seconds,
                                                hop_seconds=cfg.embedding_hop_seconds)
         return extract(y, cfg)
+
+
+@dataclass(frozen=True)
+class ExtractorSetup:
+    """Builds a :class:`FeatureExtractor` on each worker of a batch (see :mod:`streamz.batch`)."""
+
+    config: FeatureConfig
+    cache: CacheConfig = CacheConfig()
+
+    def __call__(self, threads: int) -> FeatureExtractor:
+        return FeatureExtractor.for_config(self.config, self.cache, threads=threads)
+
+
+def extract_many(paths, config: FeatureConfig, cache: CacheConfig = CacheConfig(), *,
+                 hashes=None, augment_seed: int | None = None, batch: BatchConfig = BatchConfig(),
+                 hook=None, step: str = "features"):
+    """Features of many files, computed on the workers ``batch`` names.
+
+    Workers load the feature model once and write the feature cache (a folder they all
+    reach, on a cluster); the files' features come back to this process.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+    config, cache
+        As :class:`FeatureExtractor`.
+    hashes : sequence of str, optional
+        Content hashes of ``paths`` when the caller has them.
+    augment_seed : int, optional
+        As :meth:`FeatureExtractor.features`.
+    batch : BatchConfig
+    hook : callable, optional
+        ``hook(step, artifact=FileProgress, completed=, total=)`` as each file finishes.
+
+    Yields
+    ------
+    streamz.batch.Outcome
+        Per file, as they finish: ``value`` a :class:`FileFeatures`, or ``error`` an
+        :class:`AudioLoadError`/:class:`FeatureError` naming the file.
+    """
+    paths = list(paths)
+    hashes = list(hashes) if hashes is not None else [None] * len(paths)
+    requests = [(Path(p), sha, augment_seed) for p, sha in zip(paths, hashes)]
+    started = time.monotonic()
+    for done, outcome in enumerate(run_batch(_features_task, requests,
+                                             setup=ExtractorSetup(config, cache),
+                                             config=batch), start=1):
+        if hook is not None:
+            hook(step, artifact=FileProgress(
+                str(paths[outcome.index]), outcome.ok, time.monotonic() - started,
+                outcome.seconds, outcome.value.audio_seconds if outcome.ok else None),
+                completed=done, total=len(paths))
+        yield outcome
+
+
+def _features_task(extractor: FeatureExtractor, request) -> FileFeatures:
+    path, sha, augment_seed = request
+    return extractor.features(path, augment_seed=augment_seed, sha256=sha)
 
 
 def content_hash(path: os.PathLike | str) -> str:

@@ -66,11 +66,18 @@ class SpeakerEmbedder:
         return (emb / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def load_embedder(providers=("CPUExecutionProvider",)) -> SpeakerEmbedder:
+def load_embedder(providers=("CPUExecutionProvider",), *, threads: int = 0) -> SpeakerEmbedder:
     """Open the bundled CAM++ backbone and head (sha256-checked).
 
     Speaker models always use the bundled CAM++, whatever ``--models-dir`` says for
     diarization, so their stored embeddings stay comparable.
+
+    Parameters
+    ----------
+    providers : sequence of str
+        ONNX Runtime execution providers.
+    threads : int
+        ONNX Runtime threads of the backbone; 0: one per core.
 
     Raises
     ------
@@ -81,5 +88,6 @@ def load_embedder(providers=("CPUExecutionProvider",)) -> SpeakerEmbedder:
     backbone = model_assets.verify_file(folder / model_assets.BACKBONE_FILE, manifest)
     head = model_assets.verify_file(folder / model_assets.HEAD_FILE, manifest)
     session = create_session(backbone, providers,
-                             expected_inputs=EXPECTED_INPUTS["embedding_backbone"])
+                             expected_inputs=EXPECTED_INPUTS["embedding_backbone"],
+                             intra_op_threads=threads)
     return SpeakerEmbedder(session=session, head=_campplus.load_head(head))

@@ -15,8 +15,9 @@ from threadpoolctl import threadpool_limits
 from ._fileio import file_lock
 from .classifier import SpeakerClassifier
 from .config import FeatureConfig
-from .errors import AudioLoadError, ConfigError, FeatureError, StreamzError
-from .extraction import CacheConfig, FeatureExtractor, FileFeatures, content_hash
+from .errors import AudioLoadError, ConfigError, StreamzError
+from .batch import BatchConfig
+from .extraction import CacheConfig, FileFeatures, content_hash, extract_many
 from .identification import speaker_confidences
 from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
 from .persistence import (FORMAT_VERSION, SpeakerModel, check_model_path, load_model,
@@ -83,7 +84,8 @@ class TrainReport:
 
 def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: TrainConfig = TrainConfig(),
           *, feature_config: FeatureConfig | None = None, cache: CacheConfig = CacheConfig(),
-          target_list: os.PathLike | str | None = None, hook=None) -> TrainReport:
+          target_list: os.PathLike | str | None = None, hook=None,
+          batch: BatchConfig = BatchConfig()) -> TrainReport:
     """Learn the files of a ``path[,label]`` list that the model has not learned yet.
 
     Labelled files train their speaker (new labels widen the model). Each unlabelled file is
@@ -105,7 +107,12 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
         Evaluation list refreshed after training: its lines whose audio was learned are
         removed, so evaluation stays on unseen audio.
     hook : callable, optional
-        ``hook(step, completed=i, total=n)`` progress callback.
+        ``hook(step, completed=i, total=n)`` progress callback (with a
+        :class:`streamz.batch.FileProgress` artifact per file of the features step).
+    batch : BatchConfig
+        Where features are computed: local worker processes or a dask cluster (the feature
+        cache must then be a folder the workers share). This process alone reads the list,
+        holds the model's lock and updates the model.
 
     Returns
     -------
@@ -137,8 +144,7 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
         known = set(model.speakers)
         labels_to_write: dict[int, str] = {}
         todo = _new_entries(entries, model, report, labels_to_write, hook)
-        extractor = FeatureExtractor.for_config(model.feature_config, cache)
-        features = _extract(todo, extractor, cfg.seed, report, hook)
+        features = _extract(todo, model.feature_config, cache, cfg.seed, report, hook, batch)
         trainer = _Trainer(model, cfg, burn_in=_burn_in_limit(cfg, len(entries)), hook=hook)
         labelled = [(e, f) for e, f in features if e.label is not None]
         if labelled:
@@ -197,16 +203,21 @@ def _new_entries(entries, model, report, labels_to_write, hook) -> list[tuple[Le
     return todo
 
 
-def _extract(todo, extractor, seed, report, hook) -> list[tuple[LedgerEntry, FileFeatures]]:
-    out = []
-    for i, (entry, sha) in enumerate(todo):
-        hook("features", completed=i, total=len(todo))
-        try:
-            out.append((entry, extractor.features(entry.path, augment_seed=seed, sha256=sha)))
-        except (AudioLoadError, FeatureError) as e:
-            report.failures.append((entry.path, _problem(e, entry.path)))
-    hook("features", completed=len(todo), total=len(todo))
-    return out
+def _extract(todo, feature_config, cache, seed, report, hook, batch
+             ) -> list[tuple[LedgerEntry, FileFeatures]]:
+    """Features of the new files, in list order; failures reported in list order."""
+    found, failed = {}, {}
+    for outcome in extract_many([entry.path for entry, _ in todo], feature_config, cache,
+                                hashes=[sha for _, sha in todo], augment_seed=seed,
+                                batch=batch, hook=hook):
+        if outcome.ok:
+            found[outcome.index] = outcome.value
+        else:
+            failed[outcome.index] = outcome.error
+    for i in sorted(failed):
+        path = todo[i][0].path
+        report.failures.append((path, _problem(failed[i], path)))
+    return [(todo[i][0], found[i]) for i in sorted(found)]
 
 
 def _problem(error: Exception, path: Path) -> str:
