@@ -89,8 +89,7 @@ class DiarizeJob:
             from .persistence import load_model
 
             speaker_model = load_model(self.speaker_model)
-            extractor = FeatureExtractor.for_config(speaker_model.feature_config,
-                                                    threads=threads)
+            extractor = FeatureExtractor.for_config(speaker_model.feature_config)
         return _Worker(self, runtime, load_models(self.models_dir, runtime), speaker_model,
                        extractor)
 

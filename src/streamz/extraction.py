@@ -58,17 +58,13 @@ class FeatureExtractor:
         self.config, self.cache, self.embedder = config, cache, embedder
 
     @classmethod
-    def for_config(cls, config: FeatureConfig, cache: CacheConfig = CacheConfig(), *,
-                   threads: int = 0):
-        """An extractor for ``config``, loading the bundled CAM++ model when it needs it.
-
-        ``threads``: ONNX Runtime threads of that model (0: one per core).
-        """
+    def for_config(cls, config: FeatureConfig, cache: CacheConfig = CacheConfig()):
+        """An extractor for ``config``, loading the bundled CAM++ model when it needs it."""
         embedder = None
         if config.kind == "embedding":
             from .speaker_embedding import load_embedder
 
-            embedder = load_embedder(threads=threads)
+            embedder = load_embedder()
         return cls(config, cache, embedder)
 
     def features(self, path: os.PathLike | str, *, augment_seed: int | None = None,
@@ -143,7 +139,8 @@ class ExtractorSetup:
     cache: CacheConfig = CacheConfig()
 
     def __call__(self, threads: int) -> FeatureExtractor:
-        return FeatureExtractor.for_config(self.config, self.cache, threads=threads)
+        # one model thread whatever the budget (see speaker_embedding.load_embedder)
+        return FeatureExtractor.for_config(self.config, self.cache)
 
 
 def extract_many(paths, config: FeatureConfig, cache: CacheConfig = CacheConfig(), *,
