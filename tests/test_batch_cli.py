@@ -101,18 +101,23 @@ def test_a_finished_batch_resumes_with_nothing_to_do(corpus, reference, tmp_path
 
 def test_batch_resumed_after_sigkill_of_the_parent(corpus, reference, tmp_path):
     """Killed at random points while it works, then run again: every RTTM there once, whole."""
+    psutil = pytest.importorskip("psutil")
     out = tmp_path / "out"
     command = [sys.executable, "-m", "streamz", "-q", "diarize", corpus, "-o", out, "--fast"]
     rng = random.Random(7)
     for kill in range(1, 4):
-        process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+        jobs = ["--jobs", "2"] if kill % 2 else []       # with worker processes, and without
+        process = subprocess.Popen(command + jobs, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while len(list(out.glob("*.rttm"))) < kill and process.poll() is None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         time.sleep(rng.uniform(0.0, 1.0))
+        workers = psutil.Process(process.pid).children(recursive=True)
         process.send_signal(signal.SIGKILL)
         process.wait()
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive                       # its workers end with it
     final = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert final.returncode == 1, final.stderr
     assert _rttms(out) == _rttms(reference[0])

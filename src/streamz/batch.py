@@ -162,17 +162,33 @@ def _worker_name() -> str:
 # dask runs several tasks of a process in threads, hence the lock).
 _resources: dict = {}
 _resources_lock = threading.Lock()
+_watching: list = []                # the parent watched by this local worker, once set
 
 
-def _work(task, setup, threads: int, index: int, item) -> Outcome:
-    """Runs on a worker: the task with this process's resources for ``setup``."""
+def _work(task, setup, threads: int, index: int, item, parent: int | None = None) -> Outcome:
+    """Runs on a worker: the task with this process's resources for ``setup``.
+
+    ``parent``: the pid of the process that started this local worker, which ends when that
+    process is gone (loky's workers outlive a parent killed with SIGKILL, and would go on
+    with the files they had queued while a resumed batch does them again).
+    """
     key = (setup, threads)
     with _resources_lock:
+        if parent is not None and not _watching:
+            _watching.append(parent)
+            threading.Thread(target=_exit_without, args=(parent,), daemon=True,
+                             name="streamz-parent-watch").start()
         if key not in _resources:
             _resources.clear()
             _resources[key] = setup(threads)
         resources = _resources[key]
     return _attempt(task, resources, index, item)
+
+
+def _exit_without(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _in_processes(task, items: list, setup, threads: int, jobs: int) -> Iterator[Outcome]:
@@ -184,7 +200,8 @@ def _in_processes(task, items: list, setup, threads: int, jobs: int) -> Iterator
         todo = list(pending.items())
         try:
             for outcome in Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                    delayed(_work)(task, setup, threads, index, item) for index, item in todo):
+                    delayed(_work)(task, setup, threads, index, item, os.getpid())
+                    for index, item in todo):
                 del pending[outcome.index]
                 yield outcome
         except BrokenProcessPool as e:
