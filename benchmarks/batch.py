@@ -12,7 +12,9 @@ Diarization throughput: ``streamz -q diarize LIST -o OUT`` on the conversations 
 corpora (both, when present: ../shared/data/dev-corpus/diar and dev-wide/diar), timed from
 the command's start to its end (start-up and model loading included), with ``--jobs 1``,
 ``--jobs 2`` and ``--scheduler`` of a LocalCluster (2 worker processes, 1 thread each,
-started before the clock). The RTTMs of the three runs are compared byte for byte, and
+started before the clock); with the CPU seconds the run used (its workers included) and the
+cores it kept busy on average (CPU / wall), which other jobs on the machine do not change
+much, unlike the wall time. The RTTMs of the three runs are compared byte for byte, and
 scored (DER, collar 0, overlap scored). Feature extraction: speaker-ID features (CAM++
 windows, no cache) of the corpora's id/ files through ``extraction.extract_many`` on the
 same three kinds of workers. Peak RSS: a child process diarizes a synthetic 2-hour 44.1 kHz
@@ -64,12 +66,27 @@ def conversations(folder: Path, corpora: dict) -> tuple[Path, dict]:
     return listing, seconds
 
 
-def diarize_run(listing: Path, out: Path, extra: list) -> float:
+def diarize_run(listing: Path, out: Path, extra: list) -> tuple[float, float]:
+    """Wall seconds of a ``streamz diarize`` run, and the CPU seconds of it and its workers
+    (local worker processes are its children, reaped before it exits)."""
     command = [sys.executable, "-m", "streamz", "-q", "diarize", str(listing), "-o", str(out),
                *extra]
     start = time.perf_counter()
-    subprocess.run(command, check=True)
-    return time.perf_counter() - start
+    process = subprocess.Popen(command)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status:
+        raise RuntimeError(f"{' '.join(command)} failed ({status})")
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime
+
+
+def cluster_cpu(address: str | None) -> float:
+    """CPU seconds the cluster's worker processes have used so far (0 without a cluster)."""
+    if address is None:
+        return 0.0
+    from distributed import Client
+
+    with Client(address) as client:
+        return sum(t[0] + t[1] for t in client.run(os.times).values())
 
 
 def der(out: Path, corpora: dict) -> float:
@@ -97,23 +114,28 @@ def throughput(corpora: dict, cluster_address: str | None, work: Path, fast: boo
     audio_hours = sum(seconds.values()) / 3600
     mode = ["--fast"] if fast else []
     runs = [("1 local worker (--jobs 1)", ["--jobs", "1"]),
-            ("2 local workers (--jobs 2)", ["--jobs", "2"])]
+            ("2 local workers (--jobs 2)", ["--jobs", "2"]),
+            ("1 local worker, 1 thread (--threads 1)", ["--jobs", "1", "--threads", "1"])]
     if cluster_address:
         runs.append(("2-worker LocalCluster (--scheduler)", ["--scheduler", cluster_address]))
     print(f"\nDiarization{' (--fast)' if fast else ''}: {len(seconds)} files, "
           f"{audio_hours * 60:.1f} min of audio; wall time of `streamz -q diarize LIST -o OUT`")
-    print(f"{'workers':38s} {'wall s':>7s} {'audio h/h':>9s} {'vs 1':>5s} {'DER %':>6s} "
-          f"{'RTTMs':>10s}  load")
+    print(f"{'workers':38s} {'wall s':>7s} {'audio h/h':>9s} {'vs 1':>5s} {'CPU s':>6s} "
+          f"{'cores':>5s} {'DER %':>6s} {'RTTMs':>10s}  load")
     first = None
     for i, (name, extra) in enumerate(runs):
         out = work / f"rttm-{i}"
         load = os.getloadavg()[0]
-        wall = diarize_run(listing, out, mode + extra)
+        address = extra[1] if extra[0] == "--scheduler" else None
+        before = cluster_cpu(address)
+        wall, cpu = diarize_run(listing, out, mode + extra)
+        cpu += cluster_cpu(address) - before
         if first is None:
             first = (wall, out)
         same = "identical" if rttms(out) == rttms(first[1]) else "DIFFERENT"
         print(f"{name:38s} {wall:7.1f} {audio_hours / (wall / 3600):9.1f} "
-              f"{first[0] / wall:5.2f} {100 * der(out, corpora):6.2f} {same:>10s}  "
+              f"{first[0] / wall:5.2f} {cpu:6.0f} {cpu / wall:5.2f} "
+              f"{100 * der(out, corpora):6.2f} {same:>10s}  "
               f"{load:.1f}-{os.getloadavg()[0]:.1f}")
     per_file = [json.loads(line) for line in (first[1] / "manifest.jsonl").read_text().splitlines()]
     busy = sum(r["seconds"] for r in per_file if r["status"] == "done")
@@ -145,8 +167,7 @@ def features(corpora: dict, cluster_address: str | None) -> None:
     for name, config in configs:
         load = os.getloadavg()[0]
         start = time.perf_counter()
-        outcomes = sorted(extract_many(paths, FeatureConfig(), CacheConfig(None, None),
-                                       batch=config), key=lambda o: o.index)
+        outcomes = extract_many(paths, FeatureConfig(), CacheConfig(None, None), batch=config)
         wall = time.perf_counter() - start
         audio = sum(o.value.audio_seconds for o in outcomes if o.ok)
         values = [o.value.clean for o in outcomes if o.ok]
@@ -223,13 +244,22 @@ def kills(corpus: Path, reference: Path | None, n: int, work: Path, fast: bool) 
                *mode]
     rng = random.Random(12)
     done_at_kill = []
+
+    def done() -> int:
+        return len(list(out.glob("*.rttm"))) if out.exists() else 0
+
     for kill in range(n):
         jobs = ["--jobs", "2"] if kill % 2 else []
         process = subprocess.Popen(command + jobs, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.0, 12.0))       # start-up takes a few seconds: some kills
-        process.send_signal(signal.SIGKILL)      # land before any file is done
+        # a third of the kills once this run has written a file, the others before: during
+        # start-up, model loading or a file; each a random 0-3 s later still
+        target = done() + rng.choice([0, 0, 1])
+        while done() < target and process.poll() is None:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 3.0))
+        process.send_signal(signal.SIGKILL)
         process.wait()
-        done_at_kill.append(len(list(out.glob("*.rttm"))) if out.exists() else 0)
+        done_at_kill.append(done())
     subprocess.run(command, check=True)
     found = rttms(out)
     records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
@@ -251,6 +281,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--skip-cluster", action="store_true")
     parser.add_argument("--skip-features", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--only-rss", action="store_true")
     parser.add_argument("--corpora", nargs="+", choices=sorted(CORPORA), default=sorted(CORPORA),
                         help="dc: dev-corpus, dw: dev-wide (default: both)")
@@ -271,8 +302,9 @@ def main(argv=None) -> int:
                 cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None, silence_logs=50)
             address = cluster.scheduler_address if cluster else None
-            (work / "diar").mkdir()
-            reference = throughput(corpora, address, work / "diar", args.fast)
+            if not args.skip_throughput:
+                (work / "diar").mkdir()
+                reference = throughput(corpora, address, work / "diar", args.fast)
             if not args.skip_features:
                 features(corpora, address)
             if cluster is not None:

@@ -147,7 +147,8 @@ def diarize_batch(paths, job: DiarizeJob = DiarizeJob(), *, out_dir=None,
     Parameters
     ----------
     paths : sequence of path-like
-        Audio files (see :func:`expand_inputs`); their uris must be distinct.
+        Audio files (see :func:`expand_inputs`); their uris must be distinct. The manifest
+        names each by its absolute path (links not followed).
     job : DiarizeJob
     out_dir : path-like, optional
         The output folder (created if needed); None: results are only yielded.
@@ -192,7 +193,7 @@ def diarize_batch(paths, job: DiarizeJob = DiarizeJob(), *, out_dir=None,
             if overwrite or not output.exists():
                 todo.append(index)
                 continue
-            if str(path.resolve()) not in recorded:   # written, then killed before recording
+            if str(path.absolute()) not in recorded:   # written, then killed before recording
                 manifest.append(_record(path, output, "done", note="output found complete"))
             skipped += 1
             _progress(hook, FileProgress(str(path), True, time.monotonic() - started,
@@ -230,7 +231,7 @@ def _progress(hook, artifact: FileProgress, completed: int, total: int) -> None:
 
 def _record(path: Path, output: Path, status: str, *, outcome=None, result=None,
             note: str | None = None) -> dict:
-    record = {"file": str(path.resolve()), "uri": uri_of(path), "output": output.name,
+    record = {"file": str(path.absolute()), "uri": uri_of(path), "output": output.name,
               "status": status}
     if outcome is not None:
         if outcome.error is not None:     # without the path the record already gives

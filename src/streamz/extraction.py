@@ -164,25 +164,26 @@ def extract_many(paths, config: FeatureConfig, cache: CacheConfig = CacheConfig(
     hook : callable, optional
         ``hook(step, artifact=FileProgress, completed=, total=)`` as each file finishes.
 
-    Yields
-    ------
-    streamz.batch.Outcome
-        Per file, as they finish: ``value`` a :class:`FileFeatures`, or ``error`` an
+    Returns
+    -------
+    list of streamz.batch.Outcome
+        One per file, in input order: ``value`` a :class:`FileFeatures`, or ``error`` an
         :class:`AudioLoadError`/:class:`FeatureError` naming the file.
     """
     paths = list(paths)
     hashes = list(hashes) if hashes is not None else [None] * len(paths)
     requests = [(Path(p), sha, augment_seed) for p, sha in zip(paths, hashes)]
     started = time.monotonic()
-    for done, outcome in enumerate(run_batch(_features_task, requests,
-                                             setup=ExtractorSetup(config, cache),
-                                             config=batch), start=1):
+    outcomes = []
+    for outcome in run_batch(_features_task, requests, setup=ExtractorSetup(config, cache),
+                             config=batch):
+        outcomes.append(outcome)
         if hook is not None:
             hook(step, artifact=FileProgress(
                 str(paths[outcome.index]), outcome.ok, time.monotonic() - started,
                 outcome.seconds, outcome.value.audio_seconds if outcome.ok else None),
-                completed=done, total=len(paths))
-        yield outcome
+                completed=len(outcomes), total=len(paths))
+    return sorted(outcomes, key=lambda outcome: outcome.index)
 
 
 def _features_task(extractor: FeatureExtractor, request) -> FileFeatures:

@@ -113,15 +113,14 @@ def identify_files(model: SpeakerModel, paths, *, threshold: float,
         In input order.
     """
     paths = [Path(p) for p in paths]
-    decided, failed = {}, {}
-    for outcome in extract_many(paths, model.feature_config, cache, batch=batch, hook=hook,
-                                step="identifying"):
-        path = paths[outcome.index]
+    results, failures = [], []
+    for path, outcome in zip(paths, extract_many(paths, model.feature_config, cache,
+                                                 batch=batch, hook=hook, step="identifying")):
         if outcome.ok:
-            decided[outcome.index] = _decide(model, path, outcome.value, threshold)
+            results.append(_decide(model, path, outcome.value, threshold))
         else:
-            failed[outcome.index] = (path, str(outcome.error))
-    return [decided[i] for i in sorted(decided)], [failed[i] for i in sorted(failed)]
+            failures.append((path, str(outcome.error)))
+    return results, failures
 
 
 def _decide(model: SpeakerModel, path: Path, feats: FileFeatures,

@@ -13,10 +13,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._fileio import file_lock
+from .batch import BatchConfig
 from .classifier import SpeakerClassifier
 from .config import FeatureConfig
 from .errors import AudioLoadError, ConfigError, StreamzError
-from .batch import BatchConfig
 from .extraction import CacheConfig, FileFeatures, content_hash, extract_many
 from .identification import speaker_confidences
 from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
@@ -206,18 +206,15 @@ def _new_entries(entries, model, report, labels_to_write, hook) -> list[tuple[Le
 def _extract(todo, feature_config, cache, seed, report, hook, batch
              ) -> list[tuple[LedgerEntry, FileFeatures]]:
     """Features of the new files, in list order; failures reported in list order."""
-    found, failed = {}, {}
-    for outcome in extract_many([entry.path for entry, _ in todo], feature_config, cache,
-                                hashes=[sha for _, sha in todo], augment_seed=seed,
-                                batch=batch, hook=hook):
+    out = []
+    for (entry, _), outcome in zip(todo, extract_many(
+            [entry.path for entry, _ in todo], feature_config, cache,
+            hashes=[sha for _, sha in todo], augment_seed=seed, batch=batch, hook=hook)):
         if outcome.ok:
-            found[outcome.index] = outcome.value
+            out.append((entry, outcome.value))
         else:
-            failed[outcome.index] = outcome.error
-    for i in sorted(failed):
-        path = todo[i][0].path
-        report.failures.append((path, _problem(failed[i], path)))
-    return [(todo[i][0], found[i]) for i in sorted(found)]
+            report.failures.append((entry.path, _problem(outcome.error, entry.path)))
+    return out
 
 
 def _problem(error: Exception, path: Path) -> str:

@@ -196,11 +196,7 @@ def diarize(audio, output_dir, overwrite, lock_timeout, num_speakers, min_speake
     if skipped:
         notice(f"skipped {plural(skipped, 'file')} whose RTTM is in {shown(output_dir)} "
                "already (--overwrite to redo)")
-    report_failures([(path, error) for _, path, error in sorted(failures, key=_first)])
-
-
-def _first(item):
-    return item[0]
+    report_failures([(path, error) for _, path, error in sorted(failures)])  # input order
 
 
 def _result_json(done) -> dict:
