@@ -133,7 +133,7 @@ class AudioStream:
     def __iter__(self):
         resampler = None
         if self.native_sr != self.sr:
-            import soxr  # installed with librosa; called directly to skip librosa's import time
+            import soxr  # imported when a file needs it
 
             resampler = soxr.ResampleStream(self.native_sr, self.sr, 1, dtype="float32",
                                             quality=RESAMPLE_QUALITY)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import AudioStream, _wav_is_truncated
+from ..audio import AudioStream, _wav_is_truncated, to_mono
 from ..config import SAMPLE_RATE
 from ..errors import AudioLoadError
 
@@ -73,8 +73,7 @@ class FileAudio:
         with self._lock:
             self._file.seek(start)
             data = self._file.read(stop - start, dtype="float32", always_2d=True)
-        y = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
-        return np.ascontiguousarray(y)
+        return np.ascontiguousarray(to_mono(data))
 
     def close(self) -> None:
         self._file.close()
