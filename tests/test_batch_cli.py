@@ -180,3 +180,23 @@ def test_a_worker_killed_mid_batch_has_its_files_retried(corpus, reference, clus
     assert _rttms(out) == _rttms(reference[0])
     assert {p: out.joinpath(p).stat().st_mtime_ns for p in kept} == kept  # finished: kept
     _done_once(out)
+
+
+def test_relative_paths_reach_the_cluster_workers(cluster, tmp_path, monkeypatch):
+    """Workers run in folders of their own: relative paths (lists, caches, files) are given
+    to them absolute, and errors still name the file as the user wrote it."""
+    clips = write_clips(tmp_path / "clips", n=1)
+    (tmp_path / "clips" / "train.txt").write_text("".join(f"{p.name},{p.stem[:-1]}\n"
+                                                          for p in clips))
+    monkeypatch.chdir(tmp_path)
+    on_cluster = ["--feature-cache", "features", "--cache-dir", "cache",
+                  "--scheduler", cluster.scheduler_address]
+    trained = invoke("-q", "train", "clips/train.txt", "--model", "model.npz", "--epochs", "3",
+                     *on_cluster)
+    assert trained.exit_code == 0, trained.output
+    assert len(list((tmp_path / "features").glob("*.npy"))) >= len(clips)   # written here
+    identified = invoke("identify", "clips/alice0.wav", "missing.wav", "--model", "model.npz",
+                        *on_cluster)
+    assert identified.exit_code == 1
+    assert identified.stdout.startswith("clips/alice0.wav\talice\t")
+    assert "Error: missing.wav: file not found" in identified.stderr

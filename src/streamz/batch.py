@@ -8,6 +8,7 @@ import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .errors import ConfigError, MissingDependencyError, StreamzError, WorkerError
@@ -88,6 +89,22 @@ class FileProgress:
     seconds: float = 0.0            # wall time of its task on its worker
     audio_seconds: float | None = None  # audio processed; None: unknown or nothing to do
     skipped: bool = False           # already done by an earlier run
+
+
+def for_workers(path, config: BatchConfig) -> Path | None:
+    """``path`` as the workers must be given it: absolute on a cluster, whose workers run
+    in folders of their own; as it is otherwise (None stays None)."""
+    if path is None or config.scheduler is None:
+        return None if path is None else Path(path)
+    return Path(os.path.abspath(path))
+
+
+def without_path(message: str, path) -> str:
+    """A per-file error message without the path it starts with, as given or absolute."""
+    for prefix in (f"{path}: ", f"{os.path.abspath(path)}: "):
+        if message.startswith(prefix):
+            return message[len(prefix):]
+    return message
 
 
 def run_batch(task: Callable, items: Iterable, *, setup: Callable,

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 from ._fileio import file_lock
 from .audio import AUDIO_EXTENSIONS
-from .batch import BatchConfig, FileProgress, run_batch
+from .batch import BatchConfig, FileProgress, for_workers, run_batch, without_path
 from .diarization.config import DiarizationConfig, RuntimeConfig
 from .errors import StreamzError
 
@@ -72,8 +72,8 @@ class DiarizeJob:
     """How every file of a batch is diarized; each worker loads its models once from it."""
 
     config: DiarizationConfig = field(default_factory=DiarizationConfig)
-    models_dir: str | None = None       # --models-dir; None: $STREAMZ_MODELS_DIR or bundled
-    speaker_model: str | None = None    # --identify: name speakers after this speaker model
+    models_dir: os.PathLike | str | None = None   # --models-dir; None: $STREAMZ_MODELS_DIR
+    speaker_model: os.PathLike | str | None = None  # --identify: name speakers after it
     threshold: float = 0.8              # --identify: confidence needed to name a speaker
     #: Stage progress (``pipeline.diarize``'s hook); used only when the batch runs in this
     #: process, as a worker elsewhere cannot call back.
@@ -175,7 +175,8 @@ def diarize_batch(paths, job: DiarizeJob = DiarizeJob(), *, out_dir=None,
     paths = [Path(p) for p in paths]
     started = time.monotonic()
     if not batch.in_process:
-        job = replace(job, hook=None)
+        job = replace(job, hook=None, models_dir=for_workers(job.models_dir, batch),
+                      speaker_model=for_workers(job.speaker_model, batch))
     if out_dir is None:
         yield from _run(paths, list(range(len(paths))), job, batch, hook, None, started)
         return
@@ -206,7 +207,8 @@ def _run(paths, todo, job, batch, hook, destination, started) -> Iterator[FileOu
     from .diarization.rttm import write_rttm
 
     done = len(paths) - len(todo)
-    for outcome in run_batch(_diarize_task, [paths[i] for i in todo], setup=job, config=batch):
+    for outcome in run_batch(_diarize_task, [for_workers(paths[i], batch) for i in todo],
+                             setup=job, config=batch):
         index = todo[outcome.index]
         path = paths[index]
         result, matches = outcome.value if outcome.ok else (None, None)
@@ -235,7 +237,7 @@ def _record(path: Path, output: Path, status: str, *, outcome=None, result=None,
               "status": status}
     if outcome is not None:
         if outcome.error is not None:     # without the path the record already gives
-            record["error"] = str(outcome.error).removeprefix(f"{path}: ")
+            record["error"] = without_path(str(outcome.error), path)
         record["seconds"] = round(outcome.seconds, 3)
         if result is not None:
             record["audio_seconds"] = round(result.duration, 3)

@@ -14,7 +14,7 @@ import numpy as np
 from ._fileio import atomic_path, sha256_file
 from .audio import load_audio
 from .augment import augmented_copies, telephone
-from .batch import BatchConfig, FileProgress, run_batch
+from .batch import BatchConfig, FileProgress, for_workers, run_batch
 from .config import FeatureConfig
 from .errors import AudioLoadError, FeatureError
 from .features import extract, is_narrowband
@@ -172,7 +172,9 @@ def extract_many(paths, config: FeatureConfig, cache: CacheConfig = CacheConfig(
     """
     paths = list(paths)
     hashes = list(hashes) if hashes is not None else [None] * len(paths)
-    requests = [(Path(p), sha, augment_seed) for p, sha in zip(paths, hashes)]
+    requests = [(for_workers(p, batch), sha, augment_seed) for p, sha in zip(paths, hashes)]
+    cache = CacheConfig(for_workers(cache.feature_dir, batch), for_workers(cache.wav_dir, batch),
+                        cache.write_wav)
     started = time.monotonic()
     outcomes = []
     for outcome in run_batch(_features_task, requests, setup=ExtractorSetup(config, cache),

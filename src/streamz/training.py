@@ -13,7 +13,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._fileio import file_lock
-from .batch import BatchConfig
+from .batch import BatchConfig, without_path
 from .classifier import SpeakerClassifier
 from .config import FeatureConfig
 from .errors import AudioLoadError, ConfigError, StreamzError
@@ -213,15 +213,8 @@ def _extract(todo, feature_config, cache, seed, report, hook, batch
         if outcome.ok:
             out.append((entry, outcome.value))
         else:
-            report.failures.append((entry.path, _problem(outcome.error, entry.path)))
+            report.failures.append((entry.path, without_path(str(outcome.error), entry.path)))
     return out
-
-
-def _problem(error: Exception, path: Path) -> str:
-    """The error text without the leading path (the report adds it back)."""
-    text = str(error)
-    prefix = f"{path}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 def _burn_in_limit(cfg: TrainConfig, n_files: int) -> int:

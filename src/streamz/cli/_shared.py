@@ -257,11 +257,10 @@ def report_failures(failures):
     failures : list of (path, message or exception)
         The message may start with the path; it is printed once, as :func:`shown` writes it.
     """
+    from ..batch import without_path
+
     for path, message in failures:
-        message = str(message)
-        prefix = f"{path}: "
-        problem = message[len(prefix):] if message.startswith(prefix) else message
-        click.echo(f"Error: {shown(path)}: {problem}", err=True)
+        click.echo(f"Error: {shown(path)}: {without_path(str(message), path)}", err=True)
     if failures:
         click.echo(f"{plural(len(failures), 'file')} failed.", err=True)
         sys.exit(1)
