@@ -60,3 +60,12 @@ def dev_corpus():
     if not DEV_CORPUS.is_dir():
         pytest.skip("../shared/data/dev-corpus is not present")
     return DEV_CORPUS
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """A dask LocalCluster of 2 single-threaded worker processes (the dask extra)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=50) as local:
+        yield local

@@ -67,3 +67,7 @@ class MissingDependencyError(StreamzError, ImportError):
 
 class ProtocolError(StreamzError, ValueError):
     """A live-session client sent something the protocol does not allow."""
+
+
+class WorkerError(StreamzError, RuntimeError):
+    """A batch could not reach its cluster, or a worker died (killed, out of memory) on a file."""

@@ -191,17 +191,19 @@ def _auc_eer(known: np.ndarray, unknown: np.ndarray) -> tuple[float | None, floa
 
 
 def evaluate_list(model, list_path, *, threshold: float, cache=None, hook=None,
-                  bootstrap: BootstrapConfig = BootstrapConfig()) -> EvalReport:
+                  bootstrap: BootstrapConfig = BootstrapConfig(), batch=None) -> EvalReport:
     """Identify every labelled file of a list and score the decisions (see :func:`evaluate`).
 
     The report's ``learned_files`` lists the evaluated files whose audio the model was
-    trained on: their figures say little about new audio.
+    trained on: their figures say little about new audio. ``batch`` (a
+    :class:`streamz.batch.BatchConfig`) says where the features are computed.
 
     Raises
     ------
     LedgerError
         If the list is unreadable or has no labelled line.
     """
+    from .batch import BatchConfig
     from .extraction import CacheConfig
     from .identification import identify_files
     from .ledger import read_ledger
@@ -210,7 +212,8 @@ def evaluate_list(model, list_path, *, threshold: float, cache=None, hook=None,
     if not entries:
         raise LedgerError(f"{list_path}: no labelled files to evaluate (lines: path,label)")
     results, failures = identify_files(model, [e.path for e in entries], threshold=threshold,
-                                       cache=cache or CacheConfig(), hook=hook)
+                                       cache=cache or CacheConfig(), hook=hook,
+                                       batch=batch or BatchConfig())
     truth = {e.path: e.label for e in entries}
     report = evaluate(results, [truth[r.path] for r in results], model.speakers,
                       threshold=threshold, failures=failures, bootstrap=bootstrap)
@@ -220,15 +223,16 @@ def evaluate_list(model, list_path, *, threshold: float, cache=None, hook=None,
 
 def evaluate_split(list_path, fraction: float, *, threshold: float, seed: int = 0,
                    cache=None, hook=None, train_config=None,
-                   bootstrap: BootstrapConfig = BootstrapConfig()) -> EvalReport:
+                   bootstrap: BootstrapConfig = BootstrapConfig(), batch=None) -> EvalReport:
     """Hold out ``fraction`` of each speaker's labelled files, train on the rest, score.
 
     Nothing the user has is written: the temporary model and lists live in a temporary
-    folder.
+    folder. ``batch`` says where the features are computed, as for :func:`evaluate_list`.
     """
     import tempfile
     from pathlib import Path
 
+    from .batch import BatchConfig
     from .extraction import CacheConfig
     from .ledger import read_ledger
     from .persistence import load_model
@@ -250,8 +254,8 @@ def evaluate_split(list_path, fraction: float, *, threshold: float, seed: int = 
         train_list.write_text("".join(f"{e.path},{e.label}\n" for e in kept), encoding="utf-8")
         test_list.write_text("".join(f"{e.path},{e.label}\n" for e in held_out), encoding="utf-8")
         report = train(train_list, Path(tmp) / "model.npz", train_config or TrainConfig(seed=seed),
-                       cache=cache or CacheConfig(), hook=hook)
+                       cache=cache or CacheConfig(), hook=hook, batch=batch or BatchConfig())
         result = evaluate_list(load_model(report.model_path), test_list, threshold=threshold,
-                               cache=cache, hook=hook, bootstrap=bootstrap)
+                               cache=cache, hook=hook, bootstrap=bootstrap, batch=batch)
         result.failures += report.failures
         return result

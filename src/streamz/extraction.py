@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 from ._fileio import atomic_path, sha256_file
 from .audio import load_audio
 from .augment import augmented_copies, telephone
+from .batch import BatchConfig, FileProgress, for_workers, run_batch
 from .config import FeatureConfig
 from .errors import AudioLoadError, FeatureError
 from .features import extract, is_narrowband
@@ -35,6 +37,7 @@ class FileFeatures:
     clean: np.ndarray                 # (n_windows, n_features)
     augmented: np.ndarray | None      # (n_augmented_windows, n_features)
     narrowband: bool = False          # telephone-band recording (nothing above 4 kHz)
+    audio_seconds: float | None = None  # audio decoded for them; None: all from the cache
 
 
 class FeatureExtractor:
@@ -116,7 +119,8 @@ class FeatureExtractor:
                                     make_augmented)
         except FeatureError as e:
             raise FeatureError(f"{path}: {e}") from e
-        return FileFeatures(sha256=sha, clean=clean, augmented=augmented, narrowband=narrowband)
+        return FileFeatures(sha256=sha, clean=clean, augmented=augmented, narrowband=narrowband,
+                            audio_seconds=None if audio is None else audio.size / cfg.sr)
 
     def extract(self, y: np.ndarray) -> np.ndarray:
         """Window features of mono audio at ``config.sr``: (n_windows, n_features)."""
@@ -125,6 +129,68 @@ class FeatureExtractor:
             return self.embedder.embed_windows(y, window_seconds=cfg.embedding_window_seconds,
                                                hop_seconds=cfg.embedding_hop_seconds)
         return extract(y, cfg)
+
+
+@dataclass(frozen=True)
+class ExtractorSetup:
+    """Builds a :class:`FeatureExtractor` on each worker of a batch (see :mod:`streamz.batch`)."""
+
+    config: FeatureConfig
+    cache: CacheConfig = CacheConfig()
+
+    def __call__(self, threads: int) -> FeatureExtractor:
+        # one model thread whatever the budget (see speaker_embedding.load_embedder)
+        return FeatureExtractor.for_config(self.config, self.cache)
+
+
+def extract_many(paths, config: FeatureConfig, cache: CacheConfig = CacheConfig(), *,
+                 hashes=None, augment_seed: int | None = None, batch: BatchConfig = BatchConfig(),
+                 hook=None, step: str = "features"):
+    """Features of many files, computed on the workers ``batch`` names.
+
+    Workers load the feature model once and write the feature cache (a folder they all
+    reach, on a cluster); the files' features come back to this process.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+    config, cache
+        As :class:`FeatureExtractor`.
+    hashes : sequence of str, optional
+        Content hashes of ``paths`` when the caller has them.
+    augment_seed : int, optional
+        As :meth:`FeatureExtractor.features`.
+    batch : BatchConfig
+    hook : callable, optional
+        ``hook(step, artifact=FileProgress, completed=, total=)`` as each file finishes.
+
+    Returns
+    -------
+    list of streamz.batch.Outcome
+        One per file, in input order: ``value`` a :class:`FileFeatures`, or ``error`` an
+        :class:`AudioLoadError`/:class:`FeatureError` naming the file.
+    """
+    paths = list(paths)
+    hashes = list(hashes) if hashes is not None else [None] * len(paths)
+    requests = [(for_workers(p, batch), sha, augment_seed) for p, sha in zip(paths, hashes)]
+    cache = CacheConfig(for_workers(cache.feature_dir, batch), for_workers(cache.wav_dir, batch),
+                        cache.write_wav)
+    started = time.monotonic()
+    outcomes = []
+    for outcome in run_batch(_features_task, requests, setup=ExtractorSetup(config, cache),
+                             config=batch):
+        outcomes.append(outcome)
+        if hook is not None:
+            hook(step, artifact=FileProgress(
+                str(paths[outcome.index]), outcome.ok, time.monotonic() - started,
+                outcome.seconds, outcome.value.audio_seconds if outcome.ok else None),
+                completed=len(outcomes), total=len(paths))
+    return sorted(outcomes, key=lambda outcome: outcome.index)
+
+
+def _features_task(extractor: FeatureExtractor, request) -> FileFeatures:
+    path, sha, augment_seed = request
+    return extractor.features(path, augment_seed=augment_seed, sha256=sha)
 
 
 def content_hash(path: os.PathLike | str) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AudioLoadError, FeatureError
-from .extraction import CacheConfig, FeatureExtractor
+from .batch import BatchConfig
+from .extraction import CacheConfig, FeatureExtractor, FileFeatures, extract_many
 from .persistence import SpeakerModel
 
 UNKNOWN = "unknown"
@@ -94,34 +94,41 @@ def identify_file(model: SpeakerModel, path: os.PathLike | str, *, threshold: fl
     AudioLoadError, FeatureError
     """
     extractor = extractor or FeatureExtractor.for_config(model.feature_config)
-    feats = extractor.features(path)
-    proba, window_proba = speaker_confidences(model, feats.clean, narrowband=feats.narrowband)
-    best = int(np.argmax(proba))
-    confidence = float(proba[best])
-    name = model.speakers[best]
-    return Identification(path=Path(path), speaker=name if confidence >= threshold else UNKNOWN,
-                          best=name, confidence=confidence, proba=proba,
-                          window_proba=window_proba, sha256=feats.sha256)
+    return _decide(model, Path(path), extractor.features(path), threshold)
 
 
 def identify_files(model: SpeakerModel, paths, *, threshold: float,
-                   cache: CacheConfig = CacheConfig(), hook=None):
+                   cache: CacheConfig = CacheConfig(), hook=None,
+                   batch: BatchConfig = BatchConfig()):
     """Identify many files, collecting failures instead of stopping.
+
+    Features are computed on the workers ``batch`` names (see :func:`extract_many`); the
+    decisions are made here.
 
     Returns
     -------
     results : list of Identification
+        In input order.
     failures : list of (path, message)
+        In input order.
     """
-    hook = hook or (lambda *a, **k: None)
-    extractor = FeatureExtractor.for_config(model.feature_config, cache)
+    paths = [Path(p) for p in paths]
     results, failures = [], []
-    paths = list(paths)
-    for i, path in enumerate(paths):
-        hook("identifying", completed=i, total=len(paths))
-        try:
-            results.append(identify_file(model, path, threshold=threshold, extractor=extractor))
-        except (AudioLoadError, FeatureError) as e:
-            failures.append((Path(path), str(e)))
-    hook("identifying", completed=len(paths), total=len(paths))
+    for path, outcome in zip(paths, extract_many(paths, model.feature_config, cache,
+                                                 batch=batch, hook=hook, step="identifying")):
+        if outcome.ok:
+            results.append(_decide(model, path, outcome.value, threshold))
+        else:
+            failures.append((path, str(outcome.error)))
     return results, failures
+
+
+def _decide(model: SpeakerModel, path: Path, feats: FileFeatures,
+            threshold: float) -> Identification:
+    proba, window_proba = speaker_confidences(model, feats.clean, narrowband=feats.narrowband)
+    best = int(np.argmax(proba))
+    confidence = float(proba[best])
+    name = model.speakers[best]
+    return Identification(path=path, speaker=name if confidence >= threshold else UNKNOWN,
+                          best=name, confidence=confidence, proba=proba,
+                          window_proba=window_proba, sha256=feats.sha256)

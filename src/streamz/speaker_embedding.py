@@ -70,7 +70,10 @@ def load_embedder(providers=("CPUExecutionProvider",)) -> SpeakerEmbedder:
     """Open the bundled CAM++ backbone and head (sha256-checked).
 
     Speaker models always use the bundled CAM++, whatever ``--models-dir`` says for
-    diarization, so their stored embeddings stay comparable.
+    diarization, so their stored embeddings stay comparable. The backbone runs on one
+    thread: ONNX Runtime's results change in the last bits with its thread count (clips of
+    1.5-2 s differed by up to 3e-7), and features must not depend on how many files are
+    worked on at once (``--jobs``), which is where the parallelism comes from.
 
     Raises
     ------
@@ -81,5 +84,6 @@ def load_embedder(providers=("CPUExecutionProvider",)) -> SpeakerEmbedder:
     backbone = model_assets.verify_file(folder / model_assets.BACKBONE_FILE, manifest)
     head = model_assets.verify_file(folder / model_assets.HEAD_FILE, manifest)
     session = create_session(backbone, providers,
-                             expected_inputs=EXPECTED_INPUTS["embedding_backbone"])
+                             expected_inputs=EXPECTED_INPUTS["embedding_backbone"],
+                             intra_op_threads=1)
     return SpeakerEmbedder(session=session, head=_campplus.load_head(head))

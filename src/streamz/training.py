@@ -13,10 +13,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._fileio import file_lock
+from .batch import BatchConfig, without_path
 from .classifier import SpeakerClassifier
 from .config import FeatureConfig
-from .errors import AudioLoadError, ConfigError, FeatureError, StreamzError
-from .extraction import CacheConfig, FeatureExtractor, FileFeatures, content_hash
+from .errors import AudioLoadError, ConfigError, StreamzError
+from .extraction import CacheConfig, FileFeatures, content_hash, extract_many
 from .identification import speaker_confidences
 from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
 from .persistence import (FORMAT_VERSION, SpeakerModel, check_model_path, load_model,
@@ -83,7 +84,8 @@ class TrainReport:
 
 def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: TrainConfig = TrainConfig(),
           *, feature_config: FeatureConfig | None = None, cache: CacheConfig = CacheConfig(),
-          target_list: os.PathLike | str | None = None, hook=None) -> TrainReport:
+          target_list: os.PathLike | str | None = None, hook=None,
+          batch: BatchConfig = BatchConfig()) -> TrainReport:
     """Learn the files of a ``path[,label]`` list that the model has not learned yet.
 
     Labelled files train their speaker (new labels widen the model). Each unlabelled file is
@@ -105,7 +107,12 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
         Evaluation list refreshed after training: its lines whose audio was learned are
         removed, so evaluation stays on unseen audio.
     hook : callable, optional
-        ``hook(step, completed=i, total=n)`` progress callback.
+        ``hook(step, completed=i, total=n)`` progress callback (with a
+        :class:`streamz.batch.FileProgress` artifact per file of the features step).
+    batch : BatchConfig
+        Where features are computed: local worker processes or a dask cluster (the feature
+        cache must then be a folder the workers share). This process alone reads the list,
+        holds the model's lock and updates the model.
 
     Returns
     -------
@@ -133,8 +140,7 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
         report = TrainReport(model_path=model_path)
         known = set(model.speakers)
         todo, known_unlabelled = _new_entries(entries, model, report, hook)
-        extractor = FeatureExtractor.for_config(model.feature_config, cache)
-        features = _extract(todo, extractor, cfg.seed, report, hook)
+        features = _extract(todo, model.feature_config, cache, cfg.seed, report, hook, batch)
         trainer = _Trainer(model, cfg, burn_in=_burn_in_limit(cfg, len(entries)), hook=hook)
         labelled = [(e, f) for e, f in features if e.label is not None]
         if labelled:
@@ -273,23 +279,18 @@ def _new_entries(entries, model, report, hook):
     return todo, known_unlabelled
 
 
-def _extract(todo, extractor, seed, report, hook) -> list[tuple[LedgerEntry, FileFeatures]]:
+def _extract(todo, feature_config, cache, seed, report, hook, batch
+             ) -> list[tuple[LedgerEntry, FileFeatures]]:
+    """Features of the new files, in list order; failures reported in list order."""
     out = []
-    for i, (entry, sha) in enumerate(todo):
-        hook("features", completed=i, total=len(todo))
-        try:
-            out.append((entry, extractor.features(entry.path, augment_seed=seed, sha256=sha)))
-        except (AudioLoadError, FeatureError) as e:
-            report.failures.append((entry.path, _problem(e, entry.path)))
-    hook("features", completed=len(todo), total=len(todo))
+    for (entry, _), outcome in zip(todo, extract_many(
+            [entry.path for entry, _ in todo], feature_config, cache,
+            hashes=[sha for _, sha in todo], augment_seed=seed, batch=batch, hook=hook)):
+        if outcome.ok:
+            out.append((entry, outcome.value))
+        else:
+            report.failures.append((entry.path, without_path(str(outcome.error), entry.path)))
     return out
-
-
-def _problem(error: Exception, path: Path) -> str:
-    """The error text without the leading path (the report adds it back)."""
-    text = str(error)
-    prefix = f"{path}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 def _burn_in_limit(cfg: TrainConfig, n_files: int) -> int:

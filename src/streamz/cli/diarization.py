@@ -6,11 +6,10 @@ import json
 
 import click
 
-from ..errors import StreamzError
 from ._report import (compare_with, finish, plots_module, print_run, report_options,
                       write_report)
-from ._shared import (DEFAULT_MODEL, Progress, load_speaker_model, report_failures, shown,
-                      verbosity_options, warn)
+from ._shared import (DEFAULT_MODEL, Progress, batch_config, batch_options, notice, plural,
+                      report_failures, shown, verbosity_options, warn)
 
 
 @click.command()
@@ -91,7 +90,14 @@ def _score_table(report) -> str:
 @verbosity_options
 @click.argument("audio", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=None,
-              help="Write one AUDIO_STEM.rttm per input here instead of RTTM on stdout.")
+              help="Write one URI.rttm per input here, and manifest.jsonl, instead of RTTM "
+                   "on stdout; files whose RTTM is there already are skipped (a batch "
+                   "resumes).")
+@click.option("--overwrite", is_flag=True,
+              help="With -o: diarize every file again, replacing its RTTM.")
+@click.option("--wait", "lock_timeout", type=click.FloatRange(min=0), default=0.0,
+              help="With -o: seconds to wait for another run writing to the same folder "
+                   "(default: fail at once).")
 @click.option("--num-speakers", type=click.IntRange(min=1), default=None,
               help="Exact number of speakers, when known.")
 @click.option("--min-speakers", type=click.IntRange(min=1), default=None,
@@ -111,8 +117,12 @@ def _score_table(report) -> str:
               help="Models folder (default: $STREAMZ_MODELS_DIR, else the bundled models); a "
                    "pyannote community-1 folder (WeSpeaker ONNX + PLDA) is detected.")
 @click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Model calls run in parallel, one ONNX Runtime thread each (0: one per core).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (segments per file) instead of RTTM.")
+              help="Model calls run in parallel per worker, one ONNX Runtime thread each "
+                   "(0: the cores shared among --jobs).")
+@batch_options
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (segments per file) instead of RTTM; progress as JSON lines "
+                   "on stderr.")
 @click.option("--identify", is_flag=True,
               help="Name speakers after those enrolled in --model: a cluster, or a turn with "
                    "1.5 s of its own evidence, takes a name that reaches --threshold; the "
@@ -121,33 +131,36 @@ def _score_table(report) -> str:
               show_default=True, help="Speaker model for --identify.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True,
               help="Confidence needed by --identify to name a speaker.")
-def diarize(audio, output_dir, num_speakers, min_speakers, max_speakers, fast, exclusive,
-            min_duration_on, min_duration_off, pad_offset, models_dir, threads, as_json,
-            identify, model_path, threshold):
+def diarize(audio, output_dir, overwrite, lock_timeout, num_speakers, min_speakers,
+            max_speakers, fast, exclusive, min_duration_on, min_duration_off, pad_offset,
+            models_dir, threads, jobs, scheduler, as_json, identify, model_path, threshold):
     """Who spoke when: write RTTM for each AUDIO file.
 
-    Files are processed as a queue; a file that fails is reported on stderr, the others
-    are still diarized, and the exit status is 1.
+    AUDIO: audio files, folders of audio files, or lists of them (.txt, .lst or .list,
+    one path per line). Files are worked on by --jobs processes or a dask cluster
+    (--scheduler); a file that fails is reported on stderr (and in the manifest with -o),
+    the others are still diarized, and the exit status is 1.
 
     \b
-    Example:
+    Examples:
       streamz diarize meeting.wav --max-speakers 4 > meeting.rttm
+      streamz diarize calls/ -o rttm/ --jobs 2      # again later: only new files
     """
-    from pathlib import Path
-
-    from ..diarization import diarize_many, load_models
+    from ..batch_diarize import DiarizeJob, diarize_batch, expand_inputs
     from ..diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, BinarizeConfig,
-                                     ClusteringConfig, DiarizationConfig, RuntimeConfig,
-                                     SegmentationConfig)
-    from ..diarization.rttm import write_rttm
+                                     ClusteringConfig, DiarizationConfig, SegmentationConfig)
 
     _check_identify_options(identify)
-    _check_distinct_uris(audio)
+    for option, given in (("--overwrite", overwrite), ("--wait", lock_timeout)):
+        if given and output_dir is None:
+            raise click.UsageError(f"{option} only applies with -o/--output-dir")
     if num_speakers is not None and (min_speakers is not None or max_speakers is not None):
         raise click.UsageError("--num-speakers cannot be combined with --min/--max-speakers")
     if min_speakers and max_speakers and max_speakers < min_speakers:
         raise click.BadParameter(f"--max-speakers ({max_speakers}) < --min-speakers "
                                  f"({min_speakers})", param_hint="--max-speakers")
+    paths = expand_inputs(audio)
+    _check_distinct_uris(paths)
     config = DiarizationConfig(
         segmentation=SegmentationConfig(FAST_SEGMENTATION_STEP_SECONDS) if fast
         else SegmentationConfig(),
@@ -156,36 +169,46 @@ def diarize(audio, output_dir, num_speakers, min_speakers, max_speakers, fast, e
         clustering=ClusteringConfig(num_speakers=num_speakers, min_speakers=min_speakers or 1,
                                     max_speakers=max_speakers),
         exclusive=exclusive)
-    runtime = RuntimeConfig(intra_op_threads=threads)
-    models = load_models(models_dir, runtime)
-    namer = _speaker_namer(model_path, threshold) if identify else None
-    failures, results = [], []
-    with Progress() as progress:
-        for path, result in diarize_many(audio, models=models, config=config, runtime=runtime,
-                                         hook=progress):
-            if isinstance(result, StreamzError):
-                failures.append((path, result))
-                continue
-            matches = None
-            if namer is not None:
-                result, matches = namer(path, result)
-            if output_dir is not None:
-                write_rttm(Path(output_dir) / f"{result.uri}.rttm", result.segments, result.uri)
-            if as_json:
-                results.append({"file": shown(path), "uri": result.uri,
-                                "duration": round(result.duration, 3),
-                                "num_speakers": result.num_speakers,
-                                "speaker_count": _count_json(result.count),
-                                "segments": [{"start": round(s.start, 3), "end": round(s.end, 3),
-                                              "speaker": s.label} for s in result.segments]})
-                if matches is not None:
-                    results[-1]["speakers"] = [m.to_dict() for m in matches]
-            elif output_dir is None:
-                progress.close()
-                click.echo(result.to_rttm(), nl=False)
+    batch = batch_config(jobs, scheduler, threads)
+    failures, results, rttm, printed, skipped = [], {}, {}, 0, 0
+    with Progress(as_json) as progress:
+        # stage bars for a single file; a batch shows one line per file instead
+        job = DiarizeJob(config, models_dir, model_path if identify else None, threshold,
+                         hook=progress if len(paths) == 1 else None)
+        for done in diarize_batch(paths, job, out_dir=output_dir, batch=batch,
+                                  overwrite=overwrite, lock_timeout=lock_timeout,
+                                  hook=progress):
+            skipped += done.skipped
+            if done.error is not None:
+                failures.append((done.index, done.path, done.error))
+            elif as_json:
+                results[done.index] = done
+            if output_dir is None and not as_json:   # RTTM on stdout, in input order
+                rttm[done.index] = "" if done.error else done.result.to_rttm()
+                while printed in rttm:
+                    text = rttm.pop(printed)
+                    printed += 1
+                    if text:
+                        progress.close()
+                        click.echo(text, nl=False)
     if as_json:
-        click.echo(json.dumps(results, indent=2))
-    report_failures(failures)
+        click.echo(json.dumps([_result_json(results[i]) for i in sorted(results)], indent=2))
+    if skipped:
+        notice(f"skipped {plural(skipped, 'file')} whose RTTM is in {shown(output_dir)} "
+               "already (--overwrite to redo)")
+    report_failures([(path, error) for _, path, error in sorted(failures)])  # input order
+
+
+def _result_json(done) -> dict:
+    """One file of ``diarize --json``."""
+    result = done.result
+    row = {"file": shown(done.path), "uri": result.uri, "duration": round(result.duration, 3),
+           "num_speakers": result.num_speakers, "speaker_count": _count_json(result.count),
+           "segments": [{"start": round(s.start, 3), "end": round(s.end, 3), "speaker": s.label}
+                        for s in result.segments]}
+    if done.matches is not None:
+        row["speakers"] = [m.to_dict() for m in done.matches]
+    return row
 
 
 def _count_json(count) -> dict | None:
@@ -209,37 +232,18 @@ def _check_identify_options(identify: bool) -> None:
         raise click.UsageError(f"{' and '.join(given)} only {verb} with --identify")
 
 
-def _check_distinct_uris(audio) -> None:
+def _check_distinct_uris(paths) -> None:
     """Two inputs must never share an output: refuse inputs that would get the same uri."""
-    from pathlib import Path
+    from ..batch_diarize import uri_of
 
     first = {}
-    for path in audio:
-        uri = Path(path).stem.replace(" ", "_") or "audio"  # as diarize_many names its results
+    for path in paths:
+        uri = uri_of(path)
         if uri in first:
             raise click.UsageError(f"{first[uri]} and {path} would both be uri {uri!r} (and "
                                    f"{uri}.rttm with -o): diarize them in separate runs, or "
                                    "rename one")
         first[uri] = path
-
-
-def _speaker_namer(model_path, threshold):
-    """``namer(path, result) -> (result with names, matches)`` for ``diarize --identify``."""
-    from dataclasses import replace
-
-    from ..audio import load_audio
-    from ..extraction import FeatureExtractor
-    from ..speaker_naming import name_speakers
-
-    model = load_speaker_model(model_path)
-    extractor = FeatureExtractor.for_config(model.feature_config)
-
-    def namer(path, result):
-        segments, matches = name_speakers(result.segments, load_audio(path), model,
-                                          threshold=threshold, extractor=extractor)
-        return replace(result, segments=tuple(segments)), matches
-
-    return namer
 
 
 @click.command()

@@ -8,9 +8,9 @@ import click
 
 from ._report import (compare_with, finish, plots_module, print_run, report_options,
                       write_report)
-from ._shared import (DEFAULT_MODEL, Progress, cache_config, cache_options, load_speaker_model,
-                      model_option, notice, plural, report_failures, shown, threshold_option,
-                      verbosity_options, warn)
+from ._shared import (DEFAULT_MODEL, Progress, batch_config, batch_options, cache_config,
+                      cache_options, load_speaker_model, model_option, notice, plural,
+                      report_failures, shown, threshold_option, verbosity_options, warn)
 
 
 @click.command()
@@ -39,14 +39,17 @@ from ._shared import (DEFAULT_MODEL, Progress, cache_config, cache_options, load
               help="Seconds to wait for another run holding the model (default: fail at once).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's report as JSON.")
 @cache_options
+@batch_options
 def train(file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
           update_epochs, seed, features, retrain, target_list, lock_timeout, as_json, cache_dir,
-          feature_cache, no_cache_wav):
+          feature_cache, no_cache_wav, jobs, scheduler):
     """Learn the new files of FILE_LIST.
 
     FILE_LIST (default: train_files.txt) has one audio file per line, path[,label].
     Files already learned are skipped, so the command suits a cron job. Unlabelled files
     are matched to a known speaker or become a new one, and the label is written back.
+    Features are computed by --jobs processes or a dask cluster (--scheduler); this
+    process alone updates the model and the list.
 
     \b
     Example:
@@ -59,11 +62,12 @@ def train(file_list, model_path, threshold, burn_in_limit, max_speakers, epochs,
                       max_speakers=max_speakers, epochs=epochs, update_epochs=update_epochs,
                       seed=seed, retrain=retrain, lock_timeout=lock_timeout)
     target_list = target_list or _default_target_list(file_list)
-    with Progress() as progress:
+    batch = batch_config(jobs, scheduler)
+    with Progress(as_json) as progress:
         report = train_model(file_list, model_path, cfg, target_list=target_list,
                              feature_config=FeatureConfig(kind=features) if features else None,
                              cache=cache_config(cache_dir, feature_cache, no_cache_wav),
-                             hook=progress)
+                             hook=progress, batch=batch)
     if as_json:
         click.echo(json.dumps(report.to_dict(path=shown), indent=2))
     else:
@@ -109,8 +113,9 @@ def _removed_notice(target_list, removed) -> None:
                    "window below --threshold counts as unknown).")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @cache_options
+@batch_options
 def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_cache,
-             no_cache_wav):
+             no_cache_wav, jobs, scheduler):
     """Say who speaks in each FILE (or "unknown").
 
     Prints one line per file: the file, the speaker (or "unknown" when the best match's
@@ -122,11 +127,13 @@ def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_
     """
     from ..identification import identify_files
 
+    batch = batch_config(jobs, scheduler)
     model = load_speaker_model(model_path)
-    with Progress() as progress:
+    with Progress(as_json) as progress:
         results, failures = identify_files(
             model, files, threshold=threshold,
-            cache=cache_config(cache_dir, feature_cache, no_cache_wav), hook=progress)
+            cache=cache_config(cache_dir, feature_cache, no_cache_wav), hook=progress,
+            batch=batch)
     rows = []
     for r in results:
         row = {"file": shown(r.path), "speaker": r.speaker, "best": r.best,
@@ -172,8 +179,10 @@ def _shares_text(row: dict, threshold: float) -> str:
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @report_options
 @cache_options
+@batch_options
 def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, report_dir,
-                 baseline, max_regression, cache_dir, feature_cache, no_cache_wav):
+                 baseline, max_regression, cache_dir, feature_cache, no_cache_wav, jobs,
+                 scheduler):
     """Accuracy of the model on a labelled list.
 
     FILE_LIST (default: target_files.txt) has lines path,label. Labels the model does not
@@ -193,14 +202,16 @@ def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, re
     plots = plots_module(report_dir)
     cache = cache_config(cache_dir, feature_cache, no_cache_wav)
     bootstrap = BootstrapConfig(seed=seed)
-    with Progress() as progress:
+    batch = batch_config(jobs, scheduler)
+    with Progress(as_json) as progress:
         if eval_split is not None:
             report = evaluate_split(file_list, eval_split, threshold=threshold, seed=seed,
-                                    cache=cache, hook=progress, bootstrap=bootstrap)
+                                    cache=cache, hook=progress, bootstrap=bootstrap,
+                                    batch=batch)
         else:
             report = evaluate_list(load_speaker_model(model_path), file_list,
                                    threshold=threshold, cache=cache, hook=progress,
-                                   bootstrap=bootstrap)
+                                   bootstrap=bootstrap, batch=batch)
     data = report.to_dict(path=shown)
     comparison = compare_with(data, baseline, max_regression, seed)
     print_run(data, _format_eval(report), comparison, baseline, as_json)

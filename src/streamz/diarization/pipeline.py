@@ -97,8 +97,9 @@ def diarize(audio, *, models: DiarizationModels | None = None,
     ----------
     audio : path-like, ndarray of shape (n_samples,) or source.FileAudio
         A file (any format :func:`streamz.load_audio` reads) or mono float32 16 kHz samples.
-        Files of 10 minutes or more that need no resampling (16 kHz WAV/FLAC) are read from
-        disk block by block (:mod:`source`), so memory does not grow with their length.
+        Files of 10 minutes or more are read from disk block by block (:mod:`source`: a
+        16 kHz WAV/FLAC in place, others decoded and resampled to a temporary file first),
+        so memory does not grow with their length.
     models : DiarizationModels, optional
         From :func:`load_models`; loaded from the bundled models when omitted.
     config : DiarizationConfig
