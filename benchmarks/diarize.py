@@ -90,7 +90,18 @@ def print_table(title: str, rows: list[dict], halves: bool = False) -> None:
         print(f"{name:8s} {100 * total.der:6.1f} {100 * total.missed / total.total:6.1f} "
               f"{100 * total.false_alarm / total.total:6.1f} "
               f"{100 * total.confusion / total.total:6.1f} {right:>2d}/{len(group):<2d} "
-              f"{audio:8.1f} {audio / seconds:6.1f}")
+              f"{audio:8.1f} {audio / seconds:6.1f}  {_intervals(group)}")
+
+
+def _intervals(rows: list[dict]) -> str:
+    """95% bootstrap intervals (files resampled, seed 0) of the DER and its parts."""
+    from streamz.scoring import sample
+
+    intervals = sample({r["file"]: r["error"] for r in rows}).intervals()
+    return "DER/miss/FA/conf 95% CI: " + " ".join(
+        "n/a" if intervals[k] is None else
+        f"[{100 * intervals[k][0]:.1f}, {100 * intervals[k][1]:.1f}]"
+        for k in ("der", "miss_rate", "false_alarm_rate", "confusion_rate"))
 
 
 def make_long(corpus: Path, hours: float, out: Path):

@@ -179,27 +179,28 @@ def _worker_name() -> str:
 # dask runs several tasks of a process in threads, hence the lock).
 _resources: dict = {}
 _resources_lock = threading.Lock()
-_watching: list = []                # the parent watched by this local worker, once set
 
 
-def _work(task, setup, threads: int, index: int, item, parent: int | None = None) -> Outcome:
-    """Runs on a worker: the task with this process's resources for ``setup``.
-
-    ``parent``: the pid of the process that started this local worker, which ends when that
-    process is gone (loky's workers outlive a parent killed with SIGKILL, and would go on
-    with the files they had queued while a resumed batch does them again).
-    """
+def _work(task, setup, threads: int, index: int, item) -> Outcome:
+    """Runs on a worker: the task with this process's resources for ``setup``."""
     key = (setup, threads)
     with _resources_lock:
-        if parent is not None and not _watching:
-            _watching.append(parent)
-            threading.Thread(target=_exit_without, args=(parent,), daemon=True,
-                             name="streamz-parent-watch").start()
         if key not in _resources:
             _resources.clear()
             _resources[key] = setup(threads)
         resources = _resources[key]
     return _attempt(task, resources, index, item)
+
+
+def _watch_parent(parent: int) -> None:
+    """Started in each local worker: it ends when the process that started it is gone.
+
+    loky's workers (and the resource trackers they hold open) outlive a parent killed with
+    SIGKILL, and would go on with the files they had queued while a resumed batch does them
+    again; a worker that never got a file would stay for good.
+    """
+    threading.Thread(target=_exit_without, args=(parent,), daemon=True,
+                     name="streamz-parent-watch").start()
 
 
 def _exit_without(parent: int) -> None:
@@ -209,16 +210,18 @@ def _exit_without(parent: int) -> None:
 
 
 def _in_processes(task, items: list, setup, threads: int, jobs: int) -> Iterator[Outcome]:
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed, parallel_config
 
     pending = dict(enumerate(items))
     deaths = 0
     while pending:
         todo = list(pending.items())
         try:
-            for outcome in Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                    delayed(_work)(task, setup, threads, index, item, os.getpid())
-                    for index, item in todo):
+            with parallel_config(backend="loky", initializer=_watch_parent,
+                                 initargs=(os.getpid(),)):
+                outcomes = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+                    delayed(_work)(task, setup, threads, index, item) for index, item in todo)
+            for outcome in outcomes:
                 del pending[outcome.index]
                 yield outcome
         except BrokenProcessPool as e:
