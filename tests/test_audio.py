@@ -132,3 +132,21 @@ def test_block_by_block_equals_resampling_the_whole_signal(tmp_path, rng, monkey
     assert out.dtype == np.float32 and out.shape == expected.shape
     # MP3: mpg123 rounds the last bit differently from one read size to another
     np.testing.assert_allclose(out, expected, rtol=0, atol=2e-7 if fmt == "MP3" else 0)
+
+
+def test_mp3_read_in_blocks_keeps_stderr_clean(tmp_path, monkeypatch, capfd):
+    """A variable-bitrate MP3 read in blocks gives the samples of one whole read (without
+    going back before each read, libmpg123 lost its bit reservoir and decoded silence at
+    every boundary), and its notes on file descriptor 2 stay off the user's stderr."""
+    from streamz import audio as audio_module
+
+    t = np.arange(10 * 16_000) / 16_000
+    y = 0.3 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.7 * t) > 0)
+    path = tmp_path / "vbr.mp3"
+    with sf.SoundFile(path, "w", 16_000, 1, format="MP3", compression_level=0.5,
+                      bitrate_mode="VARIABLE") as fh:
+        fh.write(y)
+    monkeypatch.setattr(audio_module, "DECODE_BLOCK_FRAMES", 3 * audio_module.MP3_FRAME_SAMPLES)
+    whole, _ = sf.read(path, dtype="float32")
+    np.testing.assert_allclose(load_audio(path), whole, rtol=0, atol=2e-7)
+    assert capfd.readouterr().err == ""

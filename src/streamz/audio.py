@@ -6,6 +6,8 @@ import contextlib
 import os
 import shutil
 import struct
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,8 @@ AUDIO_EXTENSIONS = SOUNDFILE_EXTENSIONS | FFMPEG_EXTENSIONS
 #: a 22.05 kHz MP3 it wrote itself were off by 0.07 at a read boundary).
 MP3_FRAME_SAMPLES = 1152
 DECODE_BLOCK_FRAMES = 455 * MP3_FRAME_SAMPLES
+#: MP3 frames decoded again before each read after the first (see ``_SoundFileSource``).
+MP3_LOOKBEHIND_FRAMES = 8
 #: soxr quality of every sample-rate change.
 RESAMPLE_QUALITY = "HQ"
 
@@ -217,13 +221,25 @@ class _SoundFileSource:
                                        "header says)")
 
     def blocks(self):
+        mp3 = self.format == "MP3"
+        quiet = _quiet_c_stderr if mp3 else contextlib.nullcontext
+        position = 0
         while True:
+            # libmpg123 behind libsndfile loses the bit reservoir across reads: the first
+            # frames of a read that does not start the file decode wrong (silence in VBR
+            # files). Going back a few frames and dropping them restores it.
+            back = min(position, MP3_LOOKBEHIND_FRAMES * MP3_FRAME_SAMPLES) if mp3 else 0
             try:
-                data = self._file.read(DECODE_BLOCK_FRAMES, dtype="float32", always_2d=True)
+                with quiet():
+                    if back:
+                        self._file.seek(position - back)
+                    data = self._file.read(DECODE_BLOCK_FRAMES + back, dtype="float32",
+                                           always_2d=True)[back:]
             except (sf.LibsndfileError, RuntimeError) as e:
                 raise AudioLoadError(self.path, f"not a readable audio file ({_short(e)})") from e
             if data.shape[0] == 0:
                 return
+            position += data.shape[0]
             yield data
 
     def close(self) -> None:
@@ -259,6 +275,32 @@ class _FfmpegSource:
 
     def close(self) -> None:
         self._data = None
+
+
+_stderr_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_c_stderr():
+    """Silence what C code writes to file descriptor 2 meanwhile.
+
+    libmpg123 reports the frame it decodes without its bit reservoir after a seek as a
+    decoding "error" on stderr, one line per block (that frame is dropped).
+    """
+    with _stderr_lock:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):
+            yield
+            return
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def to_mono(y: np.ndarray) -> np.ndarray:
