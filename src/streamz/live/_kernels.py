@@ -1,4 +1,4 @@
-"""Numba kernels of the per-step live code (private); see benchmarks/RESULTS-live.md."""
+"""Numba kernels of the per-step live code (private); see benchmarks/RESULTS.md, "Live tracking"."""
 
 from __future__ import annotations
 

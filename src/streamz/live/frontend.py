@@ -105,7 +105,7 @@ def window_embeddings(head: embedding.EmbeddingHead, activity: np.ndarray,
 
     As :func:`streamz.diarization.embedding.pool` + head, with the moments from a Numba
     kernel: per step it takes 0.5 ms against 2-4 ms for the NumPy matrix products, which
-    first convert the window's frames to float64 (benchmarks/RESULTS-live.md).
+    first convert the window's frames to float64 (benchmarks/RESULTS.md, "Live tracking").
 
     Parameters
     ----------
