@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from cli_support import EXAMPLES, cache_args, copy_model, invoke, train_small_model
 
@@ -70,9 +71,12 @@ def test_interrupted_train_exits_130_and_leaves_no_partial_file(small_model, tmp
 @pytest.mark.slow
 @pytest.mark.models
 def test_sigint_exits_130(tmp_path):
+    # four minutes of audio: a loaded machine cannot finish before the signal arrives
+    y, sr = sf.read(EXAMPLES / "meeting.flac", dtype="float32")
+    sf.write(tmp_path / "long.flac", np.tile(y, 8), sr)
     out = tmp_path / "rttm"
     process = subprocess.Popen([sys.executable, "-m", "streamz", "diarize",
-                                EXAMPLES / "meeting.flac", "-o", out],
+                                tmp_path / "long.flac", "-o", out],
                                stderr=subprocess.PIPE, text=True)
     seen = ""
     while "segmentation" not in seen:  # the first progress label: the run has started
