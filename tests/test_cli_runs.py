@@ -68,6 +68,13 @@ def test_interrupted_train_exits_130_and_leaves_no_partial_file(small_model, tmp
     assert sorted(p.name for p in model.parent.iterdir()) == ["model.npz", "model.npz.lock"]
 
 
+def _as_in_a_terminal():
+    """Ctrl-C reaches the child as in a terminal. A test run started in the background of a
+    non-interactive shell (`pytest &`, a CI runner) ignores SIGINT, the child inherits that
+    across exec, and Python then installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.models
 def test_sigint_exits_130(tmp_path):
@@ -77,7 +84,7 @@ def test_sigint_exits_130(tmp_path):
     out = tmp_path / "rttm"
     process = subprocess.Popen([sys.executable, "-m", "streamz", "diarize",
                                 tmp_path / "long.flac", "-o", out],
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=_as_in_a_terminal)
     seen = ""
     while "segmentation" not in seen:  # the first progress label: the run has started
         char = process.stderr.read(1)
