@@ -127,3 +127,14 @@ def test_cli_json_reports_the_count_and_its_confidence(tmp_path):
     given = CliRunner().invoke(cli, ["-q", "diarize", str(MEETING), "--json",
                                      "--num-speakers", "3"])
     assert json.loads(given.output)[0]["speaker_count"]["method"] == "given"
+
+
+def test_turns_end_within_a_recording_cut_mid_speech(models):
+    """The frame grid runs past the last sample; a turn still speaking at the end stops there."""
+    from streamz.audio import load_audio
+    from streamz.diarization import diarize
+
+    y = load_audio(MEETING)[: int(9.9 * 16_000)]         # carol speaks from 8.5 s to 11.8 s
+    result = diarize(y, models=models, uri="cut")
+    assert result.duration == pytest.approx(9.9)
+    assert max(s.end for s in result.segments) == result.duration
