@@ -113,7 +113,7 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
         seconds = sum(b - a for a, b in exclusive_pieces(segments, label))
         conf = np.zeros(len(speakers))
         if mine:
-            conf, _ = speaker_confidences(model, np.concatenate(mine), narrowband=narrowband)
+            conf, _ = speaker_confidences(model, np.concatenate(mine))
         best = int(np.argmax(conf)) if len(conf) else 0
         name = speakers[best] if len(conf) and conf[best] >= threshold else None
         if name:
@@ -126,7 +126,7 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
     for segment, pieces, windows in zip(segments, turn_pieces, turn_windows):
         label = names.get(segment.label, segment.label)
         if windows is not None:
-            conf, _ = speaker_confidences(model, windows, narrowband=narrowband)
+            conf, _ = speaker_confidences(model, windows)
             best = int(np.argmax(conf))
             if conf[best] >= threshold and sum(b - a for a, b in pieces) >= MIN_TURN_SECONDS:
                 label = speakers[best]
