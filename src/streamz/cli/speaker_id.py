@@ -249,11 +249,12 @@ def _format_eval(report) -> str:
              f"unknown rejected: {pct('unknown_rejection', r.unknown_rejection)}   known falsely "
              f"rejected: {pct('known_false_rejection', r.known_false_rejection)}",
              f"known-vs-unknown AUC: {pct('auc', r.auc)}   EER: {pct('eer', r.eer)}",
+             f"[{b['confidence']:.0%} bootstrap intervals: speakers, then their files, "
+             f"resampled {b['resamples']} times, seed {b['seed']}]",
              f"minDCF (p_target 0.01): {_num(r.min_dcf)}   threshold for false-accept rate <= "
              f"{r.target_far:.1%}: {_num(r.far_threshold)} (false accepts "
              f"{_pct(r.far_achieved)}, known rejected {_pct(r.frr_at_far)})",
-             f"[{b['confidence']:.0%} bootstrap intervals: speakers, then their files, "
-             f"resampled {b['resamples']} times, seed {b['seed']}]", "",
+             "",
              f"{'speaker':<12} {'precision':<21}  {'recall':<21}  support"]
     for name, s in report.per_speaker.items():
         lines.append(f"{name:<12} {pct('precision/' + name, s['precision']):<21}  "
