@@ -12,6 +12,8 @@ import numpy as np
 DEFAULT_SLOPE = 20.0
 #: Bounds of the slope learned from a model's trials (see :func:`gaussian_slope`).
 MIN_SLOPE, MAX_SLOPE = 5.0, 200.0
+#: Confidences stop this far from 0 and 1.
+MIN_CONFIDENCE = 1e-6
 #: Prior on the spread of trial scores (cosine units) and its weight in trials.
 PRIOR_TRIAL_STD, PRIOR_TRIALS = 0.1, 10
 #: Equal-odds cosine used until a model has both kinds of trials.
@@ -77,8 +79,13 @@ class CosineScorer:
         return self.project(E) @ self.centroids.T
 
     def confidence(self, cosine: np.ndarray) -> np.ndarray:
-        """Calibrated probability that each score is a same-speaker trial."""
-        return 1.0 / (1.0 + np.exp(-self.slope * (np.asarray(cosine) - self.threshold)))
+        """Calibrated probability that each score is a same-speaker trial.
+
+        Kept inside [MIN_CONFIDENCE, 1 - MIN_CONFIDENCE]: no score is certain, and a
+        ``--threshold`` of 1 must reject everything.
+        """
+        p = 1.0 / (1.0 + np.exp(-self.slope * (np.asarray(cosine) - self.threshold)))
+        return np.clip(p, MIN_CONFIDENCE, 1 - MIN_CONFIDENCE)
 
 
 def _unit(X: np.ndarray) -> np.ndarray:

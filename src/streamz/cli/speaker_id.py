@@ -144,18 +144,18 @@ def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_
         rows.append(row)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
-    for row in rows if not as_json else ():
+    for row, r in zip(rows, results) if not as_json else ():
         click.echo(f"{row['file']}\t{row['speaker']}\t{row['confidence']:.3f}")
         if as_list:
-            click.echo(_shares_text(row, threshold))
+            click.echo(_shares_text(row, threshold, r.confidence))
     report_failures(failures)
 
 
-def _shares_text(row: dict, threshold: float) -> str:
-    """The indented lines under a file in ``identify --list``."""
+def _shares_text(row: dict, threshold: float, confidence: float) -> str:
+    """The indented lines under a file in ``identify --list`` (``confidence`` unrounded)."""
     from ..identification import UNKNOWN
 
-    below = "" if row["confidence"] >= threshold else f", below --threshold {threshold}"
+    below = "" if confidence >= threshold else f", below --threshold {threshold}"
     lines = [f"  best match: {row['best']}, confidence {row['confidence']:.3f}{below}"]
     windows = sum(s["windows"] for s in row["speakers"])
     for s in row["speakers"]:
