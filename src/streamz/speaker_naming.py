@@ -18,17 +18,18 @@ MIN_PIECE_SECONDS = 0.3
 #: on its own.
 MIN_TURN_SECONDS = 1.5
 #: A cluster is named only when at least this share of its turns' speech (turns that give
-#: an embedding) is more likely its candidate than not (confidence >= 0.5).
+#: an embedding) agrees with its candidate (see :func:`_agrees`).
 MIN_AGREEMENT = 0.8
-#: Equal odds of the open-set scorer: a turn below it says "more likely someone else".
-EQUAL_ODDS = 0.5
+#: A turn whose confidence in the candidate is below this does not agree with it, even when
+#: no other speaker is likely (chosen on the odd-numbered dev-wide conversations: 0.05).
+TURN_FLOOR = 0.05
 
 #: Why a cluster was named or left anonymous (``ClusterMatch.reason``).
 REASONS = {
     "verified": "its speech verifies against the speaker and its turns agree",
     "below_threshold": "its speech does not reach the threshold for any enrolled speaker",
-    "turns_disagree": "too little of its turns' speech verifies against the best match "
-                      "(an impure cluster: turns that verify on their own keep their name)",
+    "turns_disagree": "too much of its turns' speech contradicts the best match (an "
+                      "impure cluster: turns that verify on their own take their name)",
     "no_speech": "no single-speaker speech long enough to embed",
 }
 
@@ -44,7 +45,7 @@ class ClusterMatch:
     scores: dict                 # enrolled speaker -> confidence
     threshold: float = 0.0       # confidence needed
     best: str | None = None      # best candidate whatever the threshold
-    agreement: float = 0.0       # share of turn speech with confidence >= 0.5 in ``best``
+    agreement: float = 0.0       # share of turn speech that agrees with ``best``
     reason: str = "below_threshold"   # a key of REASONS
 
     def to_dict(self) -> dict:
@@ -53,6 +54,18 @@ class ClusterMatch:
                 "agreement": round(self.agreement, 4), "reason": self.reason,
                 "why": REASONS[self.reason], "seconds": round(self.seconds, 3),
                 "scores": {k: round(v, 4) for k, v in self.scores.items()}}
+
+
+def _agrees(conf: np.ndarray, candidate: int, threshold: float) -> bool:
+    """Whether a turn's confidences (n_speakers,) support ``candidate``.
+
+    A turn disagrees when it verifies against someone else (another speaker is its best
+    match and reaches ``threshold``) or when it all but rules the candidate out (below
+    ``TURN_FLOOR``). Short turns rarely reach the threshold for anyone: they neither
+    confirm nor contradict, so "agrees" means "does not contradict".
+    """
+    best = int(np.argmax(conf))
+    return bool((best == candidate or conf[best] < threshold) and conf[candidate] >= TURN_FLOOR)
 
 
 def exclusive_pieces(segments, label: str) -> list[tuple[float, float]]:
@@ -86,13 +99,13 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
 
     A cluster is named only when (1) its single-speaker speech, scored as a whole, reaches
     ``threshold`` for its best enrolled speaker, and (2) its turns agree: at least
-    ``MIN_AGREEMENT`` of the speech of its turns that give an embedding is more likely that
-    speaker than not (confidence >= 0.5). Otherwise it keeps its anonymous label
-    (``reason`` says which test failed). Two clusters may take the same name
-    (diarization sometimes splits a voice).
+    ``MIN_AGREEMENT`` of the speech of its turns that give an embedding does not contradict
+    that speaker (see :func:`_agrees`). Otherwise it keeps its anonymous label (``reason``
+    says which test failed). Two clusters may take the same name (diarization sometimes
+    splits a voice).
 
-    Turns are then checked on their own: in a named cluster, a turn whose own evidence says
-    "more likely someone else" (< 0.5) keeps the anonymous label; in any cluster, a turn with
+    Turns are then checked on their own: in a named cluster, a turn whose own evidence
+    contradicts the name keeps the anonymous label; in any cluster, a turn with
     at least ``MIN_TURN_SECONDS`` of single-speaker speech that reaches ``threshold`` for
     an enrolled speaker takes that name, except in a cluster left anonymous because it
     does not reach the threshold: a voice nobody enrolled sometimes comes close to a known
@@ -144,7 +157,7 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
                                                                  for i in mine]))
         best = int(np.argmax(conf)) if len(conf) else 0
         weights = np.array([turn_seconds[i] for i in mine])
-        agree = np.array([turn_conf[i][best] >= EQUAL_ODDS for i in mine])
+        agree = np.array([_agrees(turn_conf[i], best, threshold) for i in mine])
         agreement = float((weights * agree).sum() / weights.sum()) if weights.sum() else 0.0
         if not mine or not len(conf):
             reason = "no_speech"
@@ -169,7 +182,7 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
             if (conf[best] >= threshold and seconds >= MIN_TURN_SECONDS
                     and reasons[segment.label] != "below_threshold"):
                 label = speakers[best]
-            elif label in speakers and conf[speakers.index(label)] < EQUAL_ODDS:
-                label = segment.label  # the turn itself says "more likely someone else"
+            elif label in speakers and not _agrees(conf, speakers.index(label), threshold):
+                label = segment.label  # the turn itself contradicts the cluster's name
         named.append(replace(segment, label=label))
     return named, matches
