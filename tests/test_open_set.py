@@ -88,9 +88,9 @@ def test_nuisance_projection_removes_a_known_channel_shift():
     projection a file of speaker a in any channel scores exactly 1 against a's centroid
     and exactly 0 against b's: the shift that lowered its raw cosine is gone.
     """
-    X = np.array([[0.6, 0.0, t] for t in (0.8, -0.8)] + [[0.0, 0.6, t] for t in (0.8, -0.8)])
-    y = ["a"] * 2 + ["b"] * 2      # unit rows that differ only along axis 2 within a voice
-    wide = np.zeros((4, 12))
+    X = np.array([[0.6, 0.0, t] for t in (0.8, -0.8)] * 2 + [[0.0, 0.6, t] for t in (0.8, -0.8)] * 2)
+    y = ["a"] * 4 + ["b"] * 4      # unit rows that differ only along axis 2 within a voice
+    wide = np.zeros((8, 12))
     wide[:, :3] = X
     basis = nuisance_basis(wide, y, rank=1)
     assert basis.shape == (1, 12)
@@ -112,7 +112,7 @@ def test_nuisance_rank_is_bounded_by_the_data():
     X = rng.standard_normal((6, 40))
     # one file per speaker: no within-speaker scatter, nothing removed
     assert nuisance_basis(X, list("abcdef"), rank=5).shape == (0, 40)
-    # two speakers of three files: at most 4 independent within-speaker directions
-    assert nuisance_basis(X, list("aaabbb"), rank=8).shape == (4, 40)
+    # two speakers of three files: 4 within-speaker degrees of freedom, a quarter kept
+    assert nuisance_basis(X, list("aaabbb"), rank=8).shape == (1, 40)
     # never more than a quarter of the dimensions
     assert nuisance_basis(rng.standard_normal((40, 8)), ["a", "b"] * 20, rank=8).shape == (2, 8)

@@ -139,4 +139,7 @@ def test_turns_of_a_merged_cluster_are_named_on_their_own(alice_bob_model):
     by_truth = {}
     for truth, segment in zip(reference, named):
         by_truth.setdefault(truth.label, set()).add(segment.label)
-    assert by_truth == {"alice": {"alice"}, "bob": {"bob"}, "carol": {"SPEAKER_00"}}
+    # the merged cluster does not verify as a whole: only a turn with SPLIT_MIN_SECONDS of
+    # its own speech that verifies takes a name; carol's turns never do
+    assert "alice" in by_truth["alice"] and by_truth["alice"] <= {"alice", "SPEAKER_00"}
+    assert by_truth["bob"] == {"bob"} and by_truth["carol"] == {"SPEAKER_00"}

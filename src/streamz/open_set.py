@@ -22,7 +22,8 @@ DEFAULT_THRESHOLD = 0.6
 #: benchmarks/RESULTS-id.md): the strongest directions in which one speaker's files differ
 #: from each other (channel, noise, text), estimated from each model's own speakers.
 NUISANCE_RANK = {"embedding": 10, "mfcc": 20}
-#: At most this share of the dimensions is ever removed (few files: few directions).
+#: At most this share of the dimensions, and of the within-speaker degrees of freedom (rows
+#: less speakers), is ever removed (few files: few directions).
 MAX_NUISANCE_SHARE = 0.25
 
 
@@ -112,7 +113,8 @@ def nuisance_basis(profiles: np.ndarray, labels, rank: int) -> np.ndarray:
     labels : array-like of shape (n,)
     rank : int
         Directions wanted; fewer are returned when the data has fewer (speakers with one
-        row give none) or when ``rank`` exceeds ``MAX_NUISANCE_SHARE`` of the dimension.
+        row give none) or when ``rank`` exceeds ``MAX_NUISANCE_SHARE`` of the dimension or
+        of the within-speaker degrees of freedom.
 
     Returns
     -------
@@ -125,6 +127,12 @@ def nuisance_basis(profiles: np.ndarray, labels, rank: int) -> np.ndarray:
     rows = [X[labels == s] - X[labels == s].mean(axis=0) for s in np.unique(labels)
             if (labels == s).sum() > 1]
     if rank <= 0 or not rows:
+        return np.zeros((0, d))
+    # within-speaker degrees of freedom: estimating many directions from few files would
+    # fit the training files' own differences (and make their trials look too good)
+    dof = sum(len(r) - 1 for r in rows)
+    rank = min(rank, int(MAX_NUISANCE_SHARE * dof))
+    if rank <= 0:
         return np.zeros((0, d))
     _, sv, Vt = np.linalg.svd(np.concatenate(rows), full_matrices=False)
     keep = min(rank, int((sv > 1e-6 * max(sv[0], 1e-12)).sum()))

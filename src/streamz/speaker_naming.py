@@ -17,6 +17,10 @@ MIN_PIECE_SECONDS = 0.3
 #: A turn with this much single-speaker speech (one embedding window) is also identified
 #: on its own.
 MIN_TURN_SECONDS = 1.5
+#: In a cluster that does not reach the threshold as a whole, a turn takes a name only with
+#: this much single-speaker speech of its own (a voice nobody enrolled sometimes comes close
+#: to a known one for a turn or two).
+SPLIT_MIN_SECONDS = 3.0
 #: A cluster is named only when at least this share of its turns' speech (turns that give
 #: an embedding) agrees with its candidate (see :func:`_agrees`).
 MIN_AGREEMENT = 0.8
@@ -179,8 +183,9 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
         label = names.get(segment.label, segment.label)
         if conf is not None:
             best = int(np.argmax(conf))
-            if (conf[best] >= threshold and seconds >= MIN_TURN_SECONDS
-                    and reasons[segment.label] != "below_threshold"):
+            needed = (SPLIT_MIN_SECONDS if reasons[segment.label] == "below_threshold"
+                      else MIN_TURN_SECONDS)
+            if conf[best] >= threshold and seconds >= needed:
                 label = speakers[best]
             elif label in speakers and not _agrees(conf, speakers.index(label), threshold):
                 label = segment.label  # the turn itself contradicts the cluster's name
