@@ -12,6 +12,8 @@ import numpy as np
 DEFAULT_SLOPE = 20.0
 #: Bounds of the slope learned from a model's trials (see :func:`gaussian_slope`).
 MIN_SLOPE, MAX_SLOPE = 5.0, 200.0
+#: Files left out in turn to make the trials that set the threshold and slope.
+MAX_TRIAL_FILES = 200
 #: Confidences stop this far from 0 and 1.
 MIN_CONFIDENCE = 1e-6
 #: Prior on the spread of trial scores (cosine units) and its weight in trials.
@@ -148,7 +150,8 @@ def fit_scorer(profiles: np.ndarray, labels, speakers, *, copies: np.ndarray | N
     speaker's centroid is the mean of its projected rows. Each file is then scored against
     every centroid, its own rows left out of its speaker's centroid (leave-one-out),
     giving same-speaker and different-speaker trials; the threshold is their
-    equal-error-rate point (the middle of the gap when they do not overlap).
+    equal-error-rate point (the middle of the gap when they do not overlap). The left-out
+    file also takes no part in the nuisance directions of its trials (see :func:`_trials`).
 
     Parameters
     ----------
@@ -177,25 +180,43 @@ def fit_scorer(profiles: np.ndarray, labels, speakers, *, copies: np.ndarray | N
     basis = nuisance_basis(rows, row_labels, rank)
     R = _project(rows, basis).reshape(2 if len(rows) > len(X) else 1, len(X), -1)
     per_file = R.sum(axis=0)                                    # (n_files, dimension)
-    sums = np.stack([per_file[labels == s].sum(axis=0) for s in speakers])
-    counts = np.array([(labels == s).sum() for s in speakers])
-    centroids = _unit(sums)
-    index = {s: i for i, s in enumerate(speakers)}
-    targets, impostors = [], []
-    for x, own_rows, label in zip(R[0], per_file, labels):
-        own = index[label]
-        loo = sums.copy()
-        loo[own] -= own_rows
-        cos = (loo @ x) / np.maximum(np.linalg.norm(loo, axis=1), 1e-12)
-        if counts[own] > 1:
-            targets.append(cos[own])
-        impostors += np.delete(cos, own).tolist()
+    centroids = _unit(np.stack([per_file[labels == s].sum(axis=0) for s in speakers]))
+    targets, impostors = _trials(rows, row_labels, len(X), list(speakers), rank)
     threshold, slope = DEFAULT_THRESHOLD, DEFAULT_SLOPE
     if len(targets) >= 2 and len(impostors) >= 2:
-        targets, impostors = np.array(targets), np.array(impostors)
         threshold = eer_threshold(targets, impostors)
         slope = gaussian_slope(targets, impostors)
     return CosineScorer(list(speakers), centroids, threshold, slope, nuisance=basis)
+
+
+def _trials(rows: np.ndarray, row_labels: np.ndarray, n_files: int, speakers: list,
+            rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """Leave-one-file-out trials: each file (its first copy) against every centroid.
+
+    The left-out file takes no part in its speaker's centroid nor in the nuisance
+    directions, as a new recording would not: trials scored with a basis fitted to the file
+    itself look better than new audio does, and the threshold would be set too high. At
+    most ``MAX_TRIAL_FILES`` files (evenly spread) are left out in turn.
+    """
+    copies = len(rows) // n_files
+    file_of = np.tile(np.arange(n_files), copies)
+    labels = row_labels[:n_files]
+    index = {s: i for i, s in enumerate(speakers)}
+    counts = np.array([(labels == s).sum() for s in speakers])
+    chosen = np.unique(np.linspace(0, n_files - 1, min(n_files, MAX_TRIAL_FILES)).astype(int))
+    targets, impostors = [], []
+    for i in chosen:
+        keep = file_of != i
+        basis = nuisance_basis(rows[keep], row_labels[keep], rank)
+        P = _project(rows[keep], basis)
+        sums = np.stack([P[row_labels[keep] == s].sum(axis=0) for s in speakers])
+        present = np.linalg.norm(sums, axis=1) > 0
+        cos = _unit(sums) @ _project(rows[i], basis)
+        own = index[labels[i]]
+        if counts[own] > 1:
+            targets.append(cos[own])
+        impostors += [c for j, c in enumerate(cos) if j != own and present[j]]
+    return np.array(targets), np.array(impostors)
 
 
 def gaussian_slope(targets: np.ndarray, impostors: np.ndarray) -> float:
