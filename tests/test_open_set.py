@@ -116,3 +116,20 @@ def test_nuisance_rank_is_bounded_by_the_data():
     assert nuisance_basis(X, list("aaabbb"), rank=8).shape == (1, 40)
     # never more than a quarter of the dimensions
     assert nuisance_basis(rng.standard_normal((40, 8)), ["a", "b"] * 20, rank=8).shape == (2, 8)
+
+
+def test_detection_figures_known_answers():
+    from streamz.evaluation import detection_figures
+
+    known = np.array([0.9, 0.8, 0.7, 0.3])
+    unknown = np.array([0.1, 0.2, 0.4, 0.6])
+    d = detection_figures(known, unknown, target_far=0.25, p_target=0.5)
+    # accept at >= 0.6 admits one unknown of four (FAR 25%) and rejects one known (0.3)
+    assert d["far_threshold"] == 0.6 and d["far_achieved"] == 0.25 and d["frr_at_far"] == 0.25
+    # p_target 0.5: cost = miss + false alarm; best 0.25 (e.g. threshold 0.7)
+    assert d["min_dcf"] == pytest.approx(0.25)
+    strict = detection_figures(known, unknown, target_far=0.0)
+    assert strict["far_threshold"] == 0.7 and strict["frr_at_far"] == 0.25
+    # p_target 0.01: a false accept costs 99 misses, so the best is to accept no unknown
+    assert strict["min_dcf"] == pytest.approx(0.25)
+    assert detection_figures(known, np.array([]))["min_dcf"] is None
