@@ -88,7 +88,8 @@ def test_nuisance_projection_removes_a_known_channel_shift():
     projection a file of speaker a in any channel scores exactly 1 against a's centroid
     and exactly 0 against b's: the shift that lowered its raw cosine is gone.
     """
-    X = np.array([[0.6, 0.0, t] for t in (0.8, -0.8)] * 2 + [[0.0, 0.6, t] for t in (0.8, -0.8)] * 2)
+    X = np.array([[0.6, 0.0, t] for t in (0.8, -0.8)] * 2
+                 + [[0.0, 0.6, t] for t in (0.8, -0.8)] * 2)
     y = ["a"] * 4 + ["b"] * 4      # unit rows that differ only along axis 2 within a voice
     wide = np.zeros((8, 12))
     wide[:, :3] = X

@@ -150,8 +150,9 @@ def fit_scorer(profiles: np.ndarray, labels, speakers, *, copies: np.ndarray | N
     speaker's centroid is the mean of its projected rows. Each file is then scored against
     every centroid, its own rows left out of its speaker's centroid (leave-one-out),
     giving same-speaker and different-speaker trials; the threshold is their
-    equal-error-rate point (the middle of the gap when they do not overlap). The left-out
-    file also takes no part in the nuisance directions of its trials (see :func:`_trials`).
+    equal-error-rate point (the middle of the gap when they do not overlap) and the slope
+    comes from their means and spread (:func:`gaussian_slope`). The left-out file also
+    takes no part in the nuisance directions of its trials (see :func:`_trials`).
 
     Parameters
     ----------
