@@ -2,11 +2,15 @@
 
 Usage: python benchmarks/identify_conversations.py [--corpus ../shared/data/dev-corpus]
                                                    [--threshold 0.8] [--fast]
+                                                   [--diarization-cache DIR]
 
 Enrols the known speakers of the ID set (id/train_files.txt, CAM++ front end), diarizes each
 conversation of diar/ with `diarize --identify` semantics, and prints per file: the share of
 known speakers' speech attributed to their own name, the share of unknown speakers' speech
-given a known name (should be 0), and the speakers named.
+given a known name (should be 0), and the speakers named; then totals of the odd- and
+even-numbered conversations separately (dev-wide: tune on the odd, report on the even).
+With --diarization-cache, each file's unnamed diarization is kept there as RTTM and reused,
+so that naming rules can be compared without diarizing again.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 from streamz.audio import load_audio
 from streamz.diarization import DiarizationConfig, diarize, load_models
 from streamz.diarization.config import FAST_SEGMENTATION_STEP_SECONDS, SegmentationConfig
-from streamz.diarization.rttm import read_rttm
+from streamz.diarization.rttm import read_rttm, write_rttm
 from streamz.extraction import CacheConfig, FeatureExtractor
 from streamz.ledger import read_ledger
 from streamz.persistence import load_model
@@ -46,12 +50,16 @@ def main():
     ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared/data/dev-corpus")
     ap.add_argument("--threshold", type=float, default=0.8)
     ap.add_argument("--fast", action="store_true")
+    ap.add_argument("--diarization-cache", type=Path, default=None)
+    ap.add_argument("--feature-cache", type=Path, nargs=2, default=None,
+                    metavar=("FEATURES", "WAV"), help="Feature and WAV cache folders to reuse.")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="streamz-name-"))
     lst = work / "train.txt"
     lst.write_text("".join(f"{e.path},{e.label}\n"
                            for e in read_ledger(args.corpus / "id/train_files.txt")))
-    train(lst, work / "model.npz", TrainConfig(), cache=CacheConfig(work / "f", work / "c"))
+    train(lst, work / "model.npz", TrainConfig(), cache=CacheConfig(*args.feature_cache)
+          if args.feature_cache else CacheConfig(work / "f", work / "c"))
     model = load_model(work / "model.npz")
     known = set(model.speakers)
     extractor = FeatureExtractor.for_config(model.feature_config)
@@ -61,6 +69,7 @@ def main():
     diar = args.corpus / "diar"
     totals = {"known": 0.0, "right": 0.0, "unknown": 0.0, "misnamed": 0.0,
               "unknown_speakers": 0, "unknown_named": 0}
+    halves = {"odd": dict(totals), "even": dict(totals)}
     print("| file | known speech s | right name | unknown speech s | given a known name | "
           "unknown speakers mostly named | named (cluster -> name, confidence) | seconds |")
     print("|---|---|---|---|---|---|---|---|")
@@ -69,8 +78,15 @@ def main():
         uri = Path(name).stem
         t = time.perf_counter()
         y = load_audio(path)
-        result = diarize(y, models=models, config=config, uri=uri)
-        named, matches = name_speakers(result.segments, y, model, threshold=args.threshold,
+        cached = args.diarization_cache / f"{uri}.rttm" if args.diarization_cache else None
+        if cached is not None and cached.exists():
+            segments = read_rttm(cached).get(uri, [])
+        else:
+            segments = diarize(y, models=models, config=config, uri=uri).segments
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                write_rttm(cached, segments, uri=uri)
+        named, matches = name_speakers(segments, y, model, threshold=args.threshold,
                                        extractor=extractor)
         elapsed = time.perf_counter() - t
         n = int(np.ceil(len(y) / 16000 / STEP)) + 1
@@ -101,7 +117,10 @@ def main():
                 row["unknown_named"] += int(majority in known)
         for k in totals:
             totals[k] += row[k]
-        clusters = frames(result.segments, n)
+        half = halves["odd" if int("".join(c for c in uri if c.isdigit()) or 0) % 2 else "even"]
+        for k in half:
+            half[k] += row[k]
+        clusters = frames(segments, n)
         truth = {label: max(ref, key=lambda r: (ref[r] & track & uem).sum())
                  for label, track in clusters.items()}
         named_text = ", ".join(f"{m.label}({truth.get(m.label, '?')})->{m.name or '-'} "
@@ -110,9 +129,11 @@ def main():
               f"{row['unknown']:.1f} | {row['misnamed'] / max(row['unknown'], 1e-9):.3f} | "
               f"{row['unknown_named']} of {row['unknown_speakers']} | "
               f"{named_text} | {elapsed:.1f} |", flush=True)
-    print(f"| TOTAL | {totals['known']:.1f} | {totals['right'] / totals['known']:.3f} | "
-          f"{totals['unknown']:.1f} | {totals['misnamed'] / max(totals['unknown'], 1e-9):.3f} | "
-          f"{totals['unknown_named']} of {totals['unknown_speakers']} | | |")
+    for name, t in (("odd-numbered", halves["odd"]), ("even-numbered", halves["even"]),
+                    ("TOTAL", totals)):
+        print(f"| {name} | {t['known']:.1f} | {t['right'] / max(t['known'], 1e-9):.3f} | "
+              f"{t['unknown']:.1f} | {t['misnamed'] / max(t['unknown'], 1e-9):.3f} | "
+              f"{t['unknown_named']} of {t['unknown_speakers']} | | |")
 
 
 if __name__ == "__main__":

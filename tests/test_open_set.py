@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from streamz.open_set import DEFAULT_THRESHOLD, CosineScorer, eer_threshold, fit_scorer
+from streamz.open_set import (DEFAULT_THRESHOLD, MAX_SLOPE, MIN_SLOPE, PRIOR_TRIAL_STD,
+                              PRIOR_TRIALS, CosineScorer,
+                              eer_threshold, fit_scorer, gaussian_slope, nuisance_basis)
 
 
 def unit(x):
@@ -55,7 +57,7 @@ def test_fit_scorer_separates_speakers(rng):
     assert scorer.centroids.shape == (3, 16)
     assert np.allclose(np.linalg.norm(scorer.centroids, axis=1), 1)
     conf = scorer.confidence(scorer.cosine(unit(centers)))
-    assert np.all(np.diag(conf) > 0.9) and np.all(conf[~np.eye(3, dtype=bool)] < 0.1)
+    assert np.all(np.diag(conf) > 0.9) and np.all(conf[~np.eye(3, dtype=bool)] < 0.5)
     assert same.min() > scorer.threshold
 
 
@@ -64,3 +66,71 @@ def test_fit_scorer_prior_without_trials(rng):
     scorer = fit_scorer(X, ["a", "b"], ["a", "b"])  # one file each: no same-speaker trial
     assert scorer.threshold == DEFAULT_THRESHOLD
     np.testing.assert_allclose(scorer.centroids, X)
+
+
+def test_gaussian_slope_known_answer():
+    # means 0.8 and 0.2; each kind is +-0.1 around its mean: squared deviations 4 * 0.01
+    # per kind, pooled over 4 + 4 - 2 degrees of freedom and the prior's trials
+    targets = np.array([0.7, 0.9, 0.7, 0.9])
+    impostors = np.array([0.1, 0.3, 0.1, 0.3])
+    var = (8 * 0.01 + PRIOR_TRIALS * PRIOR_TRIAL_STD ** 2) / (6 + PRIOR_TRIALS)
+    assert gaussian_slope(targets, impostors) == pytest.approx(0.6 / var)
+    # no spread, many trials: the upper bound
+    assert gaussian_slope(np.full(5000, 0.9), np.full(5000, 0.1)) == MAX_SLOPE
+    # targets below impostors: the lower bound
+    assert gaussian_slope(np.array([0.1, 0.2]), np.array([0.8, 0.9])) == MIN_SLOPE
+
+
+def test_nuisance_projection_removes_a_known_channel_shift():
+    """Two voices on axes 0 and 1; every file's channel adds a shift along axis 2.
+
+    The within-speaker scatter lies along axis 2 only, so the basis is that axis, and after
+    projection a file of speaker a in any channel scores exactly 1 against a's centroid
+    and exactly 0 against b's: the shift that lowered its raw cosine is gone.
+    """
+    X = np.array([[0.6, 0.0, t] for t in (0.8, -0.8)] * 2
+                 + [[0.0, 0.6, t] for t in (0.8, -0.8)] * 2)
+    y = ["a"] * 4 + ["b"] * 4      # unit rows that differ only along axis 2 within a voice
+    wide = np.zeros((8, 12))
+    wide[:, :3] = X
+    basis = nuisance_basis(wide, y, rank=1)
+    assert basis.shape == (1, 12)
+    np.testing.assert_allclose(np.abs(basis[0, 2]), 1.0, atol=1e-9)
+    scorer = fit_scorer(wide, y, ["a", "b"], rank=1)
+    test = np.zeros(12)
+    test[[0, 2]] = [1.0, 3.0]      # speaker a through a channel never seen
+    raw = test[0] / np.linalg.norm(test)
+    assert raw < 0.4
+    np.testing.assert_allclose(scorer.cosine(test), [1.0, 0.0], atol=1e-9)
+    # without the projection the same file scores its raw cosine
+    plain = fit_scorer(wide, y, ["a", "b"], rank=0)
+    assert plain.nuisance.shape[0] == 0
+    assert plain.cosine(test)[0] < 0.5
+
+
+def test_nuisance_rank_is_bounded_by_the_data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 40))
+    # one file per speaker: no within-speaker scatter, nothing removed
+    assert nuisance_basis(X, list("abcdef"), rank=5).shape == (0, 40)
+    # two speakers of three files: 4 within-speaker degrees of freedom, a quarter kept
+    assert nuisance_basis(X, list("aaabbb"), rank=8).shape == (1, 40)
+    # never more than a quarter of the dimensions
+    assert nuisance_basis(rng.standard_normal((40, 8)), ["a", "b"] * 20, rank=8).shape == (2, 8)
+
+
+def test_detection_figures_known_answers():
+    from streamz.evaluation import detection_figures
+
+    known = np.array([0.9, 0.8, 0.7, 0.3])
+    unknown = np.array([0.1, 0.2, 0.4, 0.6])
+    d = detection_figures(known, unknown, target_far=0.25, p_target=0.5)
+    # accept at >= 0.6 admits one unknown of four (FAR 25%) and rejects one known (0.3)
+    assert d["far_threshold"] == 0.6 and d["far_achieved"] == 0.25 and d["frr_at_far"] == 0.25
+    # p_target 0.5: cost = miss + false alarm; best 0.25 (e.g. threshold 0.7)
+    assert d["min_dcf"] == pytest.approx(0.25)
+    strict = detection_figures(known, unknown, target_far=0.0)
+    assert strict["far_threshold"] == 0.7 and strict["frr_at_far"] == 0.25
+    # p_target 0.01: a false accept costs 99 misses, so the best is to accept no unknown
+    assert strict["min_dcf"] == pytest.approx(0.25)
+    assert detection_figures(known, np.array([]))["min_dcf"] is None

@@ -11,7 +11,7 @@ from cli_support import cache_args, copy_model, invoke, train_small_model
 from streamz import provenance
 from streamz.errors import ModelFormatError
 from streamz.model_assets import load_manifest, package_models_dir
-from streamz.persistence import load_model, save_model
+from streamz.persistence import FORMAT_VERSION, load_model, save_model
 from streamz.training import TrainConfig
 
 
@@ -49,7 +49,7 @@ def test_info_prints_it(small_model):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     digest = provenance.learned_digest(load_model(small_model).learned)
-    assert lines[0] == f"model: {small_model} (format 2)"
+    assert lines[0] == f"model: {small_model} (format {FORMAT_VERSION})"
     assert lines[1].startswith(f"written by: streamz {provenance.package_version()}, created ")
     assert lines[2].startswith("features: embedding; front-end models: campplus_backbone.onnx "
                                "sha256 ")
@@ -60,7 +60,7 @@ def test_info_prints_it(small_model):
     assert "learned 4  skipped 0  failed 0  new speakers: alice, bob" in lines[10]
     data = json.loads(invoke("info", small_model, "--json").stdout)
     assert data["learned_digest"] == digest and len(data["learned"]) == 4
-    assert data["speakers"] == {"alice": 2, "bob": 2} and data["format_version"] == 2
+    assert data["speakers"] == {"alice": 2, "bob": 2} and data["format_version"] == FORMAT_VERSION
 
 
 def test_train_json_includes_it(small_model, tmp_path):
@@ -115,7 +115,7 @@ def test_models_of_format_1_still_load_and_are_upgraded_when_saved(small_model, 
                         "recorded it)")
     assert lines[-1].startswith("  2026-01-01T00:00:00+00:00  learned 4  skipped ?  failed 0")
     save_model(old, path)
-    assert load_model(path).format_version == 2
+    assert load_model(path).format_version == FORMAT_VERSION
 
 
 def test_a_learned_list_that_does_not_match_its_digest_is_refused(small_model, tmp_path):

@@ -11,6 +11,9 @@ from .identification import UNKNOWN, Identification
 from .report.bootstrap import BootstrapConfig, Sample, rounded
 
 
+#: Prior of a known speaker in the minimum detection cost (NIST SRE style, costs 1 and 1).
+P_TARGET = 0.01
+
 #: Headline figures of an evaluation, each with whether higher is better.
 FIGURES = {"accuracy": True, "open_set_accuracy": True, "unknown_rejection": True,
            "known_false_rejection": False, "auc": True, "eer": False}
@@ -30,6 +33,11 @@ class EvalReport:
     known_false_rejection: float | None
     auc: float | None                 # known vs unknown, scored by confidence
     eer: float | None                 # equal error rate of the same scores
+    min_dcf: float | None = None      # normalised minimum detection cost, p_target P_TARGET
+    target_far: float = 0.01          # false-accept rate asked for (--target-far)
+    far_threshold: float | None = None  # lowest confidence threshold keeping FAR <= target_far
+    far_achieved: float | None = None   # unknown files accepted at that threshold
+    frr_at_far: float | None = None     # known files rejected at that threshold
     per_speaker: dict = field(default_factory=dict)   # name -> precision, recall, support
     confusion_labels: list = field(default_factory=list)
     confusion: list = field(default_factory=list)     # rows truth, columns decision
@@ -58,8 +66,8 @@ class EvalReport:
 
 
 def evaluate(results: list[Identification], truths: list[str], speakers: list[str], *,
-             threshold: float, failures=(), bootstrap: BootstrapConfig = BootstrapConfig()
-             ) -> EvalReport:
+             threshold: float, failures=(), bootstrap: BootstrapConfig = BootstrapConfig(),
+             target_far: float = 0.01) -> EvalReport:
     """Score identifications against true labels, with bootstrap intervals.
 
     Parameters
@@ -76,6 +84,9 @@ def evaluate(results: list[Identification], truths: list[str], speakers: list[st
         Files that could not be identified, passed on to the report.
     bootstrap : BootstrapConfig
         Intervals resample speakers, then each drawn speaker's files (see :func:`sample`).
+    target_far : float
+        False-accept rate (share of unknown-speaker files given a name) for which the
+        report gives the threshold (``far_threshold``) and the known files it rejects.
 
     Returns
     -------
@@ -107,7 +118,50 @@ def evaluate(results: list[Identification], truths: list[str], speakers: list[st
         n_unknown=len(files) - n_known, **{name: figures[name] for name in FIGURES},
         per_speaker=per_speaker, confusion_labels=labels, confusion=confusion.tolist(),
         failures=list(failures), files=files, bootstrap=bootstrap.to_dict(),
-        intervals=units.intervals(bootstrap))
+        intervals=units.intervals(bootstrap),
+        **detection_figures(np.array([f["confidence"] for f in files if f["known"]]),
+                            np.array([f["confidence"] for f in files if not f["known"]]),
+                            target_far=target_far))
+
+
+def detection_figures(known: np.ndarray, unknown: np.ndarray, *, target_far: float = 0.01,
+                      p_target: float = P_TARGET) -> dict:
+    """Minimum detection cost and the threshold for a false-accept rate.
+
+    A file is accepted (named) when its confidence reaches the threshold; a false accept
+    is an unknown-speaker file accepted, a false reject a known-speaker file not accepted.
+
+    Parameters
+    ----------
+    known, unknown : ndarray of shape (n,)
+        Confidences of known- and unknown-speaker files.
+    target_far : float
+        Highest false-accept rate wanted.
+    p_target : float
+        Prior of a known speaker in the detection cost.
+
+    Returns
+    -------
+    dict
+        ``min_dcf``: ``min over t of (P_miss(t) p + P_fa(t) (1 - p)) / min(p, 1 - p)``;
+        ``far_threshold``: the lowest confidence (among those observed) whose false-accept
+        rate is at most ``target_far`` (None when only rejecting every file gets there),
+        ``far_achieved`` and ``frr_at_far`` there; ``target_far``. None without both kinds.
+    """
+    out = {"target_far": float(target_far), "min_dcf": None, "far_threshold": None,
+           "far_achieved": None, "frr_at_far": None}
+    if len(known) == 0 or len(unknown) == 0:
+        return out
+    candidates = np.unique(np.concatenate([known, unknown, [np.inf]]))
+    p_miss = np.array([(known < t).mean() for t in candidates])
+    p_fa = np.array([(unknown >= t).mean() for t in candidates])
+    cost = (p_miss * p_target + p_fa * (1 - p_target)) / min(p_target, 1 - p_target)
+    out["min_dcf"] = float(cost.min())
+    ok = np.flatnonzero(p_fa <= target_far)[0]        # candidates ascend: lowest such t
+    t = candidates[ok]                                 # inf: only rejecting every file
+    out.update(far_threshold=float(t) if np.isfinite(t) else None,
+               far_achieved=float(p_fa[ok]), frr_at_far=float(p_miss[ok]))
+    return out
 
 
 def sample(files: list[dict], speakers=None) -> Sample:
@@ -191,7 +245,8 @@ def _auc_eer(known: np.ndarray, unknown: np.ndarray) -> tuple[float | None, floa
 
 
 def evaluate_list(model, list_path, *, threshold: float, cache=None, hook=None,
-                  bootstrap: BootstrapConfig = BootstrapConfig(), batch=None) -> EvalReport:
+                  bootstrap: BootstrapConfig = BootstrapConfig(), batch=None,
+                  target_far: float = 0.01) -> EvalReport:
     """Identify every labelled file of a list and score the decisions (see :func:`evaluate`).
 
     The report's ``learned_files`` lists the evaluated files whose audio the model was
@@ -216,14 +271,16 @@ def evaluate_list(model, list_path, *, threshold: float, cache=None, hook=None,
                                        batch=batch or BatchConfig())
     truth = {e.path: e.label for e in entries}
     report = evaluate(results, [truth[r.path] for r in results], model.speakers,
-                      threshold=threshold, failures=failures, bootstrap=bootstrap)
+                      threshold=threshold, failures=failures, bootstrap=bootstrap,
+                      target_far=target_far)
     report.learned_files = [r.path for r in results if r.sha256 in model.learned]
     return report
 
 
 def evaluate_split(list_path, fraction: float, *, threshold: float, seed: int = 0,
                    cache=None, hook=None, train_config=None,
-                   bootstrap: BootstrapConfig = BootstrapConfig(), batch=None) -> EvalReport:
+                   bootstrap: BootstrapConfig = BootstrapConfig(), batch=None,
+                   target_far: float = 0.01) -> EvalReport:
     """Hold out ``fraction`` of each speaker's labelled files, train on the rest, score.
 
     Nothing the user has is written: the temporary model and lists live in a temporary
@@ -256,6 +313,7 @@ def evaluate_split(list_path, fraction: float, *, threshold: float, seed: int = 
         report = train(train_list, Path(tmp) / "model.npz", train_config or TrainConfig(seed=seed),
                        cache=cache or CacheConfig(), hook=hook, batch=batch or BatchConfig())
         result = evaluate_list(load_model(report.model_path), test_list, threshold=threshold,
-                               cache=cache, hook=hook, bootstrap=bootstrap, batch=batch)
+                               cache=cache, hook=hook, bootstrap=bootstrap, batch=batch,
+                               target_far=target_far)
         result.failures += report.failures
         return result

@@ -19,9 +19,9 @@ UNKNOWN = "unknown"
 class Identification:
     """The decision for one file.
 
-    ``proba`` and ``window_proba`` are per-speaker confidences: softmax probabilities for an
-    MFCC model, calibrated same-speaker probabilities of the cosine scorer for an embedding
-    model (these need not sum to one: every speaker can be unlikely).
+    ``proba`` and ``window_proba`` are per-speaker confidences: calibrated same-speaker
+    probabilities of the open-set scorer (these need not sum to one: every speaker can be
+    unlikely); softmax probabilities for an MFCC model saved before format 3.
     """
 
     path: Path
@@ -52,28 +52,31 @@ class Identification:
         return shares + ([(UNKNOWN, unsure, unsure / total)] if unsure else [])
 
 
-def speaker_confidences(model: SpeakerModel, windows: np.ndarray, *, narrowband: bool = False):
+def speaker_confidences(model: SpeakerModel, windows: np.ndarray):
     """Per-speaker confidences of a file's windows.
+
+    Both front ends go through the model's open-set scorer (:meth:`SpeakerModel.scorer`):
+    CAM++ window embeddings, or the MFCC classifier's last-hidden-layer embeddings. The file
+    is scored by the mean of its window embeddings. An MFCC model saved before format 3
+    (no per-file windows) falls back to its softmax probabilities.
 
     Parameters
     ----------
     model : SpeakerModel
     windows : ndarray of shape (n_windows, n_features)
-    narrowband : bool
-        The audio is telephone-band: an embedding model scores it against its
-        telephone-channel profiles.
 
     Returns
     -------
     file_conf : ndarray of shape (n_speakers,)
     window_conf : ndarray of shape (n_windows, n_speakers)
     """
-    scorer = model.scorer(narrowband=narrowband)
+    scorer = model.scorer()
     if scorer is None:
         window_conf = model.classifier.predict_proba(windows)
         return window_conf.mean(axis=0), window_conf
-    file_conf = scorer.confidence(scorer.cosine(windows.mean(axis=0)))
-    return file_conf, scorer.confidence(scorer.cosine(windows))
+    E = model.embed(windows)
+    file_conf = scorer.confidence(scorer.cosine(E.mean(axis=0)))
+    return file_conf, scorer.confidence(scorer.cosine(E))
 
 
 def identify_file(model: SpeakerModel, path: os.PathLike | str, *, threshold: float,
@@ -125,7 +128,7 @@ def identify_files(model: SpeakerModel, paths, *, threshold: float,
 
 def _decide(model: SpeakerModel, path: Path, feats: FileFeatures,
             threshold: float) -> Identification:
-    proba, window_proba = speaker_confidences(model, feats.clean, narrowband=feats.narrowband)
+    proba, window_proba = speaker_confidences(model, feats.clean)
     best = int(np.argmax(proba))
     confidence = float(proba[best])
     name = model.speakers[best]

@@ -16,10 +16,13 @@ from .config import FeatureConfig
 from .errors import ModelFormatError
 from .provenance import learned_digest
 
-#: Format written. 2 added ``provenance_json`` (see :mod:`streamz.provenance`).
-FORMAT_VERSION = 2
-#: Formats read: version 1 models load with an empty provenance.
-READABLE_VERSIONS = (1, 2)
+#: Format written. 2 added ``provenance_json`` (see :mod:`streamz.provenance`); 3 added
+#: ``profile_windows_X`` and ``profile_windows_key`` (MFCC models' per-file windows, scored
+#: through the classifier's last hidden layer).
+FORMAT_VERSION = 3
+#: Formats read: version 1 models load with an empty provenance; MFCC models of versions 1
+#: and 2 have no per-file windows and keep scoring with the softmax until retrained.
+READABLE_VERSIONS = (1, 2, 3)
 _REQUIRED = ("format_version", "sample_rate", "config_json", "feature_config_json", "classes",
              "mean", "scale", "n_layers", "n_samples_seen", "learned_sha256", "learned_labels",
              "history_json", "memory_X", "memory_y", "profile_X", "profile_tel_X", "profile_y")
@@ -44,12 +47,19 @@ class SpeakerModel:
         new speakers does not erase old ones.
     memory_y : ndarray of shape (n_memory,), str
     profile_X : ndarray of shape (n_files, dimension), float32
-        Embedding front end: one unit embedding per learned file, for the calibrated
-        cosine scorer (see :func:`streamz.open_set.fit_scorer`). Empty for MFCC models.
+        Embedding front end: one unit embedding per learned file, for the open-set
+        scorer (see :func:`streamz.open_set.fit_scorer`). Empty for MFCC models.
     profile_tel_X : ndarray of shape (n_files, dimension), float32
-        The same files through a simulated telephone channel: telephone-band recordings
-        are scored against these (channel-matched scoring).
+        The same files through a simulated telephone channel: a second copy of each file
+        for the scorer's centroids and nuisance directions.
     profile_y : ndarray of shape (n_files,), str
+    profile_windows_X : ndarray of shape (n_windows, n_features), float32
+        MFCC front end: a sample of each learned file's windows (clean and degraded
+        copies); the open-set scorer embeds them with the classifier's current last hidden
+        layer. Empty for embedding models.
+    profile_windows_key : ndarray of shape (n_windows,), int32
+        ``2 * i`` for a window of the ``i``-th file of ``profile_y``, ``2 * i + 1`` for a
+        window of its degraded copies.
     provenance : dict
         How the model was made (see :func:`streamz.provenance.record_run`): streamz
         version, training configuration, seed, front-end model hashes, run count. Saved
@@ -68,6 +78,9 @@ class SpeakerModel:
     profile_X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     profile_tel_X: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     profile_y: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
+    profile_windows_X: np.ndarray = field(
+        default_factory=lambda: np.zeros((0, 0), np.float32))
+    profile_windows_key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     provenance: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     _scorers: dict = field(default_factory=dict, repr=False, compare=False)
@@ -76,24 +89,60 @@ class SpeakerModel:
     def speakers(self) -> list[str]:
         return self.classifier.classes_.tolist() if hasattr(self.classifier, "classes_") else []
 
-    def scorer(self, *, narrowband: bool = False):
-        """The calibrated cosine scorer of an embedding model, None for an MFCC model.
+    def scorer(self):
+        """The open-set scorer of the model's speakers (see :mod:`streamz.open_set`).
+
+        Embedding models score CAM++ window embeddings; MFCC models score
+        :meth:`embed` outputs (last hidden layer). None for an MFCC model without per-file
+        windows for every speaker (models of format 1 and 2: they fall back to the softmax)
+        or without speakers.
+        """
+        from .open_set import NUISANCE_RANK, fit_scorer
+
+        kind = self.feature_config.kind
+        if not len(self.profile_y) or not self.speakers:
+            return None
+        if not set(self.speakers) <= set(self.profile_y.tolist()):
+            return None          # an MFCC model from before format 3 (or mixed)
+        key = (len(self.profile_y), tuple(self.speakers),
+               getattr(self.classifier, "n_samples_seen_", 0))
+        if key not in self._scorers:
+            if kind == "embedding":
+                profiles, copies = self.profile_X, self.profile_tel_X
+            else:
+                profiles, copies = self._hidden_profiles()
+            self._scorers = {key: fit_scorer(profiles, self.profile_y, self.speakers,
+                                             copies=copies, rank=NUISANCE_RANK[kind])}
+        return self._scorers[key]
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        """What the open-set scorer compares: the windows themselves for an embedding
+        model, their unit last-hidden-layer activations for an MFCC model.
 
         Parameters
         ----------
-        narrowband : bool
-            Score telephone-band audio: use the telephone-channel profiles.
-        """
-        if self.feature_config.kind != "embedding" or not len(self.profile_y):
-            return None
-        key = (narrowband, len(self.profile_y), tuple(self.speakers))
-        if key not in self._scorers:
-            from .open_set import fit_scorer
+        windows : ndarray of shape (n_windows, n_features)
 
-            profiles = self.profile_tel_X if narrowband else self.profile_X
-            self._scorers = {k: v for k, v in self._scorers.items() if k[1:] == key[1:]}
-            self._scorers[key] = fit_scorer(profiles, self.profile_y, self.speakers)
-        return self._scorers[key]
+        Returns
+        -------
+        ndarray of shape (n_windows, dimension)
+        """
+        if self.feature_config.kind == "embedding":
+            return windows
+        H = self.classifier.transform(windows).astype(np.float64)
+        return H / np.maximum(np.linalg.norm(H, axis=1, keepdims=True), 1e-12)
+
+    def _hidden_profiles(self):
+        """Per-file unit mean hidden embeddings of the stored windows: clean and degraded."""
+        H = self.embed(self.profile_windows_X)
+        n = len(self.profile_y)
+        out = np.zeros((2, n, H.shape[1]))
+        np.add.at(out.reshape(2 * n, -1), (self.profile_windows_key % 2) * n
+                  + self.profile_windows_key // 2, H)
+        clean, copies = out
+        empty = ~np.any(copies, axis=1)
+        copies[empty] = clean[empty]     # a file without degraded windows: its clean ones
+        return clean, copies
 
 
 def check_model_path(path: os.PathLike | str) -> None:
@@ -147,6 +196,8 @@ def save_model(model: SpeakerModel, path: os.PathLike | str) -> Path:
         "profile_X": np.asarray(model.profile_X, dtype=np.float32),
         "profile_tel_X": np.asarray(model.profile_tel_X, dtype=np.float32),
         "profile_y": np.asarray(model.profile_y, dtype=str),
+        "profile_windows_X": np.asarray(model.profile_windows_X, dtype=np.float32),
+        "profile_windows_key": np.asarray(model.profile_windows_key, dtype=np.int32),
         "provenance_json": np.array(json.dumps(
             {**model.provenance, "learned_digest": learned_digest(model.learned)})),
     }
@@ -213,7 +264,25 @@ def load_model(path: os.PathLike | str) -> SpeakerModel:
                         memory_y=np.asarray(data["memory_y"], dtype=str),
                         profile_X=np.asarray(data["profile_X"], np.float32),
                         profile_tel_X=np.asarray(data["profile_tel_X"], np.float32),
-                        profile_y=np.asarray(data["profile_y"], dtype=str))
+                        profile_y=np.asarray(data["profile_y"], dtype=str),
+                        **_profile_windows(path, data, version))
+
+
+def _profile_windows(path: Path, data: dict, version: int) -> dict:
+    """Format 3's MFCC profile windows (empty for older models)."""
+    if version < 3:
+        return {}
+    missing = [k for k in ("profile_windows_X", "profile_windows_key") if k not in data]
+    if missing:
+        raise ModelFormatError(f"{path}: corrupt model of format {version}; missing keys: "
+                               f"{', '.join(missing)}")
+    X = np.asarray(data["profile_windows_X"], np.float32)
+    key = np.asarray(data["profile_windows_key"], np.int32)
+    if len(X) != len(key) or (key.size and not 0 <= key.min() <= key.max()
+                               < 2 * len(data["profile_y"])):
+        raise ModelFormatError(f"{path}: corrupt model (profile windows do not match its "
+                               "learned files)")
+    return {"profile_windows_X": X, "profile_windows_key": key}
 
 
 def _read_archive(path: Path) -> dict:

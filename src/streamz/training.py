@@ -24,6 +24,10 @@ from .persistence import (FORMAT_VERSION, SpeakerModel, check_model_path, load_m
                           save_model)
 from .provenance import model_info, record_run
 
+#: MFCC models keep at most this many windows of each learned file (and as many of its
+#: degraded copies) for the open-set scorer.
+PROFILE_WINDOWS = 64
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -327,7 +331,7 @@ class _Trainer:
             self._first_fit(X, np.full(len(X), label))
             self._remember(feats, label)
             return label, 0.0, True
-        proba, _ = speaker_confidences(self.model, feats.clean, narrowband=feats.narrowband)
+        proba, _ = speaker_confidences(self.model, feats.clean)
         best = int(np.argmax(proba))
         confidence = float(proba[best])
         in_burn_in = len(self.model.learned) < self.burn_in
@@ -356,6 +360,25 @@ class _Trainer:
         for _ in range(epochs):
             self.clf.partial_fit(X, y)
 
+    def _remember_windows(self, feats: FileFeatures, label: str) -> None:
+        """MFCC: keep a sample of the file's clean and degraded windows for the scorer."""
+        m = self.model
+        i = len(m.profile_y)
+        parts, keys = [], []
+        for copy, windows in ((0, feats.clean), (1, feats.augmented)):
+            if windows is None or not len(windows):
+                continue
+            if len(windows) > PROFILE_WINDOWS:
+                windows = windows[np.sort(self.rng.choice(len(windows), PROFILE_WINDOWS,
+                                                          replace=False))]
+            parts.append(windows)
+            keys.append(np.full(len(windows), 2 * i + copy, np.int32))
+        X = np.concatenate(parts)
+        m.profile_windows_X = np.vstack([m.profile_windows_X.reshape(-1, X.shape[1]), X])
+        m.profile_windows_key = np.concatenate([m.profile_windows_key.astype(np.int32),
+                                                np.concatenate(keys)])
+        m.profile_y = np.append(m.profile_y.astype(str), label)
+
     def _remember(self, feats: FileFeatures, label: str) -> None:
         self.model.learned[feats.sha256] = label
         if self.model.feature_config.kind == "embedding":
@@ -365,6 +388,8 @@ class _Trainer:
             m.profile_X = np.vstack([m.profile_X.reshape(-1, wide.size), wide[None]])
             m.profile_tel_X = np.vstack([m.profile_tel_X.reshape(-1, tel.size), tel[None]])
             m.profile_y = np.append(m.profile_y.astype(str), label)
+        else:
+            self._remember_windows(feats, label)
         X = _training_windows(feats)
         mem_X, mem_y = self.model.memory_X, self.model.memory_y
         if mem_X.size == 0:

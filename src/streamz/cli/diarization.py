@@ -124,9 +124,10 @@ def _score_table(report) -> str:
               help="Print JSON (segments per file) instead of RTTM; progress as JSON lines "
                    "on stderr.")
 @click.option("--identify", is_flag=True,
-              help="Name speakers after those enrolled in --model: a cluster, or a turn with "
-                   "1.5 s of its own evidence, takes a name that reaches --threshold; the "
-                   "rest keep their SPEAKER_NN label (see README).")
+              help="Name speakers after those enrolled in --model: a cluster whose speech "
+                   "reaches --threshold and whose turns agree, or a turn with 1.5 s of its "
+                   "own verified speech, takes the name; the rest keep their SPEAKER_NN "
+                   "label (--json says why, see README).")
 @click.option("--model", "model_path", type=click.Path(), default=DEFAULT_MODEL,
               show_default=True, help="Speaker model for --identify.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True,

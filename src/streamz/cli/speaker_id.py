@@ -144,18 +144,18 @@ def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_
         rows.append(row)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
-    for row in rows if not as_json else ():
+    for row, r in zip(rows, results) if not as_json else ():
         click.echo(f"{row['file']}\t{row['speaker']}\t{row['confidence']:.3f}")
         if as_list:
-            click.echo(_shares_text(row, threshold))
+            click.echo(_shares_text(row, threshold, r.confidence))
     report_failures(failures)
 
 
-def _shares_text(row: dict, threshold: float) -> str:
-    """The indented lines under a file in ``identify --list``."""
+def _shares_text(row: dict, threshold: float, confidence: float) -> str:
+    """The indented lines under a file in ``identify --list`` (``confidence`` unrounded)."""
     from ..identification import UNKNOWN
 
-    below = "" if row["confidence"] >= threshold else f", below --threshold {threshold}"
+    below = "" if confidence >= threshold else f", below --threshold {threshold}"
     lines = [f"  best match: {row['best']}, confidence {row['confidence']:.3f}{below}"]
     windows = sum(s["windows"] for s in row["speakers"])
     for s in row["speakers"]:
@@ -176,19 +176,23 @@ def _shares_text(row: dict, threshold: float) -> str:
                    "temporary model on the rest (the saved model is untouched) and score it.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the split and of the bootstrap intervals.")
+@click.option("--target-far", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+              help="False-accept rate (unknown-speaker files given a name) for which to "
+                   "report the confidence threshold and the known files it rejects.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @report_options
 @cache_options
 @batch_options
-def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, report_dir,
-                 baseline, max_regression, cache_dir, feature_cache, no_cache_wav, jobs,
-                 scheduler):
+def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, target_far, as_json,
+                 report_dir, baseline, max_regression, cache_dir, feature_cache, no_cache_wav,
+                 jobs, scheduler):
     """Accuracy of the model on a labelled list.
 
     FILE_LIST (default: target_files.txt) has lines path,label. Labels the model does not
-    know (e.g. "unknown") are unknown speakers: they measure rejection and the
-    known-vs-unknown AUC. Each figure comes with its 95% bootstrap interval (speakers,
-    then their files, resampled).
+    know (e.g. "unknown") are unknown speakers: they measure rejection, the
+    known-vs-unknown AUC, EER and minimum detection cost (p_target 0.01), and the threshold
+    that keeps the false-accept rate at --target-far. Each headline figure comes with its
+    95% bootstrap interval (speakers, then their files, resampled).
 
     \b
     Examples:
@@ -207,11 +211,11 @@ def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, re
         if eval_split is not None:
             report = evaluate_split(file_list, eval_split, threshold=threshold, seed=seed,
                                     cache=cache, hook=progress, bootstrap=bootstrap,
-                                    batch=batch)
+                                    batch=batch, target_far=target_far)
         else:
             report = evaluate_list(load_speaker_model(model_path), file_list,
                                    threshold=threshold, cache=cache, hook=progress,
-                                   bootstrap=bootstrap, batch=batch)
+                                   bootstrap=bootstrap, batch=batch, target_far=target_far)
     data = report.to_dict(path=shown)
     comparison = compare_with(data, baseline, max_regression, seed)
     print_run(data, _format_eval(report), comparison, baseline, as_json)
@@ -221,6 +225,14 @@ def evaluate_cmd(file_list, model_path, threshold, eval_split, seed, as_json, re
         warn(f"the model was trained on {len(report.learned_files)} of the {report.n_files} "
              "files evaluated: these figures overstate its accuracy on new audio")
     finish(comparison, report.failures)
+
+
+def _num(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 def _format_eval(report) -> str:
@@ -238,7 +250,11 @@ def _format_eval(report) -> str:
              f"rejected: {pct('known_false_rejection', r.known_false_rejection)}",
              f"known-vs-unknown AUC: {pct('auc', r.auc)}   EER: {pct('eer', r.eer)}",
              f"[{b['confidence']:.0%} bootstrap intervals: speakers, then their files, "
-             f"resampled {b['resamples']} times, seed {b['seed']}]", "",
+             f"resampled {b['resamples']} times, seed {b['seed']}]",
+             f"minDCF (p_target 0.01): {_num(r.min_dcf)}   threshold for false-accept rate <= "
+             f"{r.target_far:.1%}: {_num(r.far_threshold)} (false accepts "
+             f"{_pct(r.far_achieved)}, known rejected {_pct(r.frr_at_far)})",
+             "",
              f"{'speaker':<12} {'precision':<21}  {'recall':<21}  support"]
     for name, s in report.per_speaker.items():
         lines.append(f"{name:<12} {pct('precision/' + name, s['precision']):<21}  "
