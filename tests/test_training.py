@@ -57,16 +57,18 @@ def test_unlabelled_files_matched_or_new_and_written_back(corpus, cache, kind, t
                    feature_config=FeatureConfig(kind=kind), cache=cache)
     decided = {p.name: (label, new) for p, label, _, new in report.assigned}
     assert decided["alice2.wav"] == ("alice", False)
+    carol = "speaker_001" if kind == "embedding" else decided["carol0.wav"][0]
     if kind == "mfcc":
         # a classifier trained on two voices has a hidden layer that only tells those two
-        # apart: carol lands near bob (0.9998). The rule still follows the confidence.
-        (_, label, confidence, new), = [a for a in report.assigned if a[0].name == "carol0.wav"]
+        # apart: carol lands near bob (0.9998, a known limit of the MFCC front end with few
+        # speakers). The rule still follows the confidence.
+        [(_, label, confidence, new)] = [a for a in report.assigned
+                                         if a[0].name == "carol0.wav"]
         assert new == (confidence < threshold) and label == ("speaker_001" if new else "bob")
-        return
-    assert decided["carol0.wav"] == ("speaker_001", True)
+    assert decided["carol0.wav"] == (carol, carol == "speaker_001")
     text = lst.read_text().splitlines()
-    assert text[0] == "# two speakers" and text[5:] == ["alice2.wav,alice", "carol0.wav,speaker_001"]
-    assert load_model(corpus / "m.npz").speakers == ["alice", "bob", "speaker_001"]
+    assert text[0] == "# two speakers" and text[5:] == ["alice2.wav,alice", f"carol0.wav,{carol}"]
+    assert load_model(corpus / "m.npz").speakers == sorted({"alice", "bob", carol})
 
 
 def test_integer_labels_continue_and_cap(corpus, cache):
