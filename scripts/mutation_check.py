@@ -101,15 +101,9 @@ MUTANTS = [
     Mutant("pipeline-result-count-from-centroids", PIPELINE,
            "len({s.label for s in segments}),", "len(clusters.centroids),", DIARIZATION_TESTS,
            "num_speakers counts clusters that never speak"),
-    Mutant("pipeline-queue-config-dropped", PIPELINE,
-           "diarize(item, models=models, config=config,", "diarize(item, models=models,",
-           DIARIZATION_TESTS, "every CLI diarize option ignored"),
     Mutant("pipeline-stream-config-dropped", PIPELINE,
            "diarize(streamed, models=models, config=config,", "diarize(streamed, models=models,",
            DIARIZATION_TESTS, "options ignored for recordings of 10 minutes or more"),
-    Mutant("pipeline-queue-uri", PIPELINE,
-           'uri = Path(path).stem.replace(" ", "_") or "audio"', 'uri = "audio"',
-           DIARIZATION_TESTS, "every RTTM names its file 'audio'"),
 
     # -- training rules ----------------------------------------------------------------------
     Mutant("training-threshold-exclusive", TRAINING,

@@ -20,9 +20,10 @@ MIN_CONFIDENCE = 1e-6
 PRIOR_TRIAL_STD, PRIOR_TRIALS = 0.1, 10
 #: Equal-odds cosine used until a model has both kinds of trials.
 DEFAULT_THRESHOLD = 0.6
-#: Nuisance directions removed by front end (chosen on dev-wide spk01-14 + unk01 only,
-#: benchmarks/RESULTS-id.md): the strongest directions in which one speaker's files differ
-#: from each other (channel, noise, text), estimated from each model's own speakers.
+#: Nuisance directions removed by front end (chosen on dev-wide spk01-14 + unk01 only;
+#: benchmarks/RESULTS.md, "Open-set speaker ID and naming"): the strongest directions in
+#: which one speaker's files differ from each other (channel, noise, text), estimated from
+#: each model's own speakers.
 NUISANCE_RANK = {"embedding": 10, "mfcc": 20}
 #: At most this share of the dimensions, and of the within-speaker degrees of freedom (rows
 #: less speakers), is ever removed (few files: few directions).

@@ -1,8 +1,7 @@
-"""Speaker diarization on ONNX Runtime: pyannote segmentation-3.0 + CAM++ embeddings + VBx."""
+"""Speaker diarization on ONNX Runtime: pyannote segmentation-3.0 + CAM++ embeddings + spectral clustering."""
 
 from .config import DiarizationConfig, RuntimeConfig
-from .pipeline import (DiarizationModels, DiarizationResult, diarize, diarize_many,
-                       load_models)
+from .pipeline import DiarizationModels, DiarizationResult, diarize, load_models
 
 __all__ = ["DiarizationConfig", "DiarizationModels", "DiarizationResult", "RuntimeConfig",
-           "diarize", "diarize_many", "load_models"]
+           "diarize", "load_models"]
