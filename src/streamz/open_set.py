@@ -92,15 +92,16 @@ class CosineScorer:
         return np.clip(p, MIN_CONFIDENCE, 1 - MIN_CONFIDENCE)
 
 
-def _unit(X: np.ndarray) -> np.ndarray:
+def unit_rows(X: np.ndarray) -> np.ndarray:
+    """Vectors along the last axis scaled to unit length (zero vectors stay zero; dtype kept)."""
     return X / np.maximum(np.linalg.norm(X, axis=-1, keepdims=True), 1e-12)
 
 
 def _project(X: np.ndarray, basis: np.ndarray) -> np.ndarray:
-    X = _unit(X)
+    X = unit_rows(X)
     if basis.size:
         X = X - (X @ basis.T) @ basis
-    return _unit(X)
+    return unit_rows(X)
 
 
 def nuisance_basis(profiles: np.ndarray, labels, rank: int) -> np.ndarray:
@@ -123,7 +124,7 @@ def nuisance_basis(profiles: np.ndarray, labels, rank: int) -> np.ndarray:
     -------
     ndarray of shape (r, dimension), orthonormal rows, r <= rank
     """
-    X = _unit(np.asarray(profiles, dtype=np.float64))
+    X = unit_rows(np.asarray(profiles, dtype=np.float64))
     labels = np.asarray(labels).astype(str)
     d = X.shape[1] if X.ndim == 2 else 0
     rank = min(int(rank), int(MAX_NUISANCE_SHARE * d))
@@ -173,16 +174,16 @@ def fit_scorer(profiles: np.ndarray, labels, speakers, *, copies: np.ndarray | N
     -------
     CosineScorer
     """
-    X = _unit(np.asarray(profiles, dtype=np.float64))
+    X = unit_rows(np.asarray(profiles, dtype=np.float64))
     labels = np.asarray(labels).astype(str)
     rows, row_labels = X, labels
     if copies is not None and len(copies) == len(X):
-        rows = np.concatenate([X, _unit(np.asarray(copies, dtype=np.float64))])
+        rows = np.concatenate([X, unit_rows(np.asarray(copies, dtype=np.float64))])
         row_labels = np.concatenate([labels, labels])
     basis = nuisance_basis(rows, row_labels, rank)
     R = _project(rows, basis).reshape(2 if len(rows) > len(X) else 1, len(X), -1)
     per_file = R.sum(axis=0)                                    # (n_files, dimension)
-    centroids = _unit(np.stack([per_file[labels == s].sum(axis=0) for s in speakers]))
+    centroids = unit_rows(np.stack([per_file[labels == s].sum(axis=0) for s in speakers]))
     targets, impostors = _trials(rows, row_labels, len(X), list(speakers), rank)
     threshold, slope = DEFAULT_THRESHOLD, DEFAULT_SLOPE
     if len(targets) >= 2 and len(impostors) >= 2:
@@ -213,7 +214,7 @@ def _trials(rows: np.ndarray, row_labels: np.ndarray, n_files: int, speakers: li
         P = _project(rows[keep], basis)
         sums = np.stack([P[row_labels[keep] == s].sum(axis=0) for s in speakers])
         present = np.linalg.norm(sums, axis=1) > 0
-        cos = _unit(sums) @ _project(rows[i], basis)
+        cos = unit_rows(sums) @ _project(rows[i], basis)
         own = index[labels[i]]
         if counts[own] > 1:
             targets.append(cos[own])

@@ -14,6 +14,7 @@ from ._fileio import atomic_path
 from .classifier import SpeakerClassifier
 from .config import FeatureConfig
 from .errors import ModelFormatError
+from .open_set import unit_rows
 from .provenance import learned_digest
 
 #: Format written. 2 added ``provenance_json`` (see :mod:`streamz.provenance`); 3 added
@@ -129,8 +130,7 @@ class SpeakerModel:
         """
         if self.feature_config.kind == "embedding":
             return windows
-        H = self.classifier.transform(windows).astype(np.float64)
-        return H / np.maximum(np.linalg.norm(H, axis=1, keepdims=True), 1e-12)
+        return unit_rows(self.classifier.transform(windows).astype(np.float64))
 
     def _hidden_profiles(self):
         """Per-file unit mean hidden embeddings of the stored windows: clean and degraded."""

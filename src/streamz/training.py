@@ -19,6 +19,7 @@ from .config import FeatureConfig
 from .errors import AudioLoadError, ConfigError, StreamzError
 from .extraction import CacheConfig, FileFeatures, content_hash, extract_many
 from .identification import speaker_confidences
+from .open_set import unit_rows
 from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
 from .persistence import (FORMAT_VERSION, SpeakerModel, check_model_path, load_model,
                           save_model)
@@ -239,9 +240,7 @@ def learn_voices(model_path: os.PathLike | str, voices, cfg: TrainConfig = Train
                            hook=lambda *a, **k: None)
         results = []
         for windows in voices:
-            windows = np.asarray(windows, dtype=np.float32)
-            windows = windows / np.maximum(np.linalg.norm(windows, axis=1, keepdims=True),
-                                           1e-12)
+            windows = unit_rows(np.asarray(windows, dtype=np.float32))
             sha = hashlib.sha256(windows.tobytes()).hexdigest()
             results.append(trainer.learn_unlabelled(FileFeatures(sha, windows, None)))
         if results:

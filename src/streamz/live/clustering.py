@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..open_set import unit_rows
+
 #: Marks a local speaker that is mapped to no global speaker.
 UNMAPPED = -1
 
@@ -66,10 +68,10 @@ class IncrementalClustering:
         usable = np.asarray(active) & np.all(np.isfinite(embeddings), axis=1)
         long = np.asarray(long) & usable
         mapping = np.full(len(embeddings), UNMAPPED, np.int64)
-        unit = _unit(np.nan_to_num(embeddings))
+        unit = unit_rows(np.nan_to_num(embeddings))
         if self.num_speakers == 0:
             self.centroids = np.zeros((0, embeddings.shape[1]), np.float64)
-        dist = 1.0 - unit @ _unit(self.centroids).T             # (num_local, num_speakers)
+        dist = 1.0 - unit @ unit_rows(self.centroids).T             # (num_local, num_speakers)
         locals_ = np.flatnonzero(usable)
         if len(locals_) and self.num_speakers:
             rows, cols = linear_sum_assignment(dist[locals_])
@@ -102,8 +104,5 @@ class IncrementalClustering:
 
     def centroid(self, speaker: int) -> np.ndarray:
         """Unit centroid of a global speaker, shape (dimension,)."""
-        return _unit(self.centroids[speaker][None])[0]
+        return unit_rows(self.centroids[speaker][None])[0]
 
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
