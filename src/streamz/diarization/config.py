@@ -76,8 +76,9 @@ CLUSTERING_METHODS = ("spectral", "vbx")
 class ClusteringConfig:
     method: str = "spectral"        # eigengap count + spectral partition; "vbx": AHC -> PLDA -> VBx
     #: spectral: each embedding keeps its most similar neighbours, as many as there are chunk
-    #: steps in this many seconds (8 at the 1 s step, 4 in --fast); chosen on dev-wide's
-    #: odd-numbered conversations, the middle of a plateau (6-10 neighbours alike)
+    #: steps in this many seconds (8 at the 1 s step, 4 in --fast). Swept on dev-wide's
+    #: odd-numbered conversations: 5 s scored best there at the 1 s step, but 4 s (2
+    #: neighbours) falls apart at the 2 s step; from 8 s up every set is flat (RESULTS.md)
     neighbour_seconds: float = 8.0
     ahc_threshold: float = 0.6      # vbx: centroid-linkage threshold on length-normalised embeddings
     vbx: VbxConfig = field(default_factory=VbxConfig)
