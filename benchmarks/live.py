@@ -5,11 +5,14 @@ Usage::
     python benchmarks/live.py [--corpus ../shared/data/dev-wide/diar] [--only der|kernels|capacity|latency]
                               [--files conv02,conv04] [--sessions 1,2,4,6,8] [--seconds 40]
 
-DER: the even-numbered dev-wide conversations (the reporting half), collar 0, overlap
-scored; online = the report's segments of :func:`streamz.live.online.diarize_stream` (what
-``streamz stream -o`` writes), offline = ``streamz diarize`` with this branch's defaults.
-"id changes": reference voices whose main online id is not the same in the first and the
-second half of their speech. RTTMs of both go to --rttm-dir.
+DER: the even-numbered dev-wide conversations (the reporting half; ``--half odd`` for the
+tuning half), collar 0, overlap scored; online = the report's segments of
+:class:`streamz.live.online.OnlineDiarizer` fed 0.5 s blocks (what ``streamz stream -o``
+writes: ids merged by a re-clustering folded in), "as emitted" = the same turns with the
+ids the live events carried, offline = ``streamz diarize`` with the defaults.
+"id changes / swaps": reference voices whose main online id is not the same in the first
+and the second half of their speech, and pairs of voices whose ids traded places. RTTMs of
+both go to --rttm-dir.
 
 Latency: a ``streamz serve`` child process; N clients stream a conversation at real time
 (0.1 s frames) at once. For each event, ``step end -> event`` is the wall time from the
@@ -43,15 +46,17 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "dev-wide" / "diar"
 
 
-def even_files(corpus: Path) -> list[Path]:
+def half_files(corpus: Path, half: str = "even") -> list[Path]:
+    """The conversations of one half of dev-wide (odd: the tuning half)."""
     names = (corpus / "files.txt").read_text().split()
-    return [corpus / n for n in names if int(Path(n).stem[4:]) % 2 == 0]
+    return [corpus / n for n in names if int(Path(n).stem[4:]) % 2 == (half == "odd")]
 
 
-def id_changes(reference, segments) -> int:
+def id_changes(reference, segments) -> tuple[int, int]:
     """Reference voices whose main online id differs between the first and the second half
-    of their speech (a mid-session id swap or takeover)."""
-    changed = 0
+    of their speech (a voice given an id of its own later, or taken over), and how many
+    pairs of voices swapped ids (a's first id is b's second and b's first is a's second)."""
+    mains = {}
     for label in {s.label for s in reference}:
         turns = sorted((s for s in reference if s.label == label), key=lambda s: s.start)
         half = sum(t.duration for t in turns) / 2
@@ -63,36 +68,44 @@ def id_changes(reference, segments) -> int:
                 both = min(turn.end, seg.end) - max(turn.start, seg.start)
                 if both > 0:
                     part[seg.label] = part.get(seg.label, 0.0) + both
-        main = [max(p, key=p.get) if p else None for p in parts]
-        changed += None not in main and main[0] != main[1]
-    return changed
+        if all(parts):
+            mains[label] = tuple(max(p, key=p.get) for p in parts)
+    changed = [m for m in mains.values() if m[0] != m[1]]
+    swaps = sum((b, a) in changed for a, b in changed) // 2
+    return len(changed), swaps
 
 
-def run_der(corpus: Path, names, rttm_dir: Path) -> None:
+def run_der(corpus: Path, names, rttm_dir: Path, half: str) -> None:
     from streamz.audio import load_audio
     from streamz.diarization import diarize
     from streamz.diarization.pipeline import load_models
-    from streamz.diarization.rttm import read_rttm, write_rttm
-    from streamz.live.online import OnlineConfig, diarize_stream, report_segments
+    from streamz.diarization.rttm import Segment, read_rttm, speaker_label, write_rttm
+    from streamz.live.online import OnlineConfig, OnlineDiarizer, report_segments
     from streamz.scoring import diarization_error, read_uem
 
     models = load_models()
     reference, uem = read_rttm(corpus / "all.rttm"), read_uem(corpus / "all.uem")
-    files = [f for f in even_files(corpus) if not names or f.stem in names]
+    files = [f for f in half_files(corpus, half) if not names or f.stem in names]
     print(f"online config: {OnlineConfig()}")
     print("| file | spk ref | DER offline % | DER online % | miss/FA/conf online % | "
-          "spk found off/on | id changes | online x realtime |")
-    print("|---|---|---|---|---|---|---|---|")
-    totals, changes = {"off": [], "on": []}, 0
+          "DER as emitted % | spk found off/on | id changes / swaps | online x realtime |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    totals, changes = {"off": [], "on": [], "live": []}, np.zeros(2, int)
     for path in files:
         uri, y = path.stem, load_audio(path)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             offline = diarize(y, models=models, uri=uri)
         t0 = time.perf_counter()
-        _, report = diarize_stream(y, models)
+        diarizer = OnlineDiarizer(models)
+        for i in range(0, y.size, 8000):           # 0.5 s blocks, as a stream would come
+            diarizer.push(y[i:i + 8000])
+        report = diarizer.finish()
         elapsed = time.perf_counter() - t0
         online = report_segments(report)
+        # the turns with the ids the live events carried, before the report's merges
+        live = [Segment(t.start, t.end, speaker_label(t.speaker))
+                for t in diarizer.timeline.turns]
         rttm_dir.mkdir(parents=True, exist_ok=True)
         write_rttm(rttm_dir / f"{uri}.online.rttm", online, uri)
         write_rttm(rttm_dir / f"{uri}.offline.rttm", offline.segments, uri)
@@ -101,20 +114,24 @@ def run_der(corpus: Path, names, rttm_dir: Path) -> None:
         e_on = diarization_error(ref, online, uem=uem[uri])
         totals["off"].append(e_off)
         totals["on"].append(e_on)
-        changes += id_changes(ref, online)
+        e_live = diarization_error(ref, live, uem=uem[uri])
+        totals["live"].append(e_live)
+        changed = id_changes(ref, online)
+        changes += changed
         print(f"| {uri} | {len({s.label for s in ref})} | {100 * e_off.der:.1f} | "
               f"{100 * e_on.der:.1f} | {100 * e_on.missed / e_on.total:.1f} / "
               f"{100 * e_on.false_alarm / e_on.total:.1f} / "
-              f"{100 * e_on.confusion / e_on.total:.1f} | {offline.num_speakers} / "
-              f"{len(report.speakers)} | {id_changes(ref, online)} | "
+              f"{100 * e_on.confusion / e_on.total:.1f} | {100 * e_live.der:.1f} | "
+              f"{offline.num_speakers} / "
+              f"{len(report.speakers)} | {changed[0]} / {changed[1]} | "
               f"{y.size / 16000 / elapsed:.2f} |", flush=True)
 
     def total(errors):
         t = sum(e.total for e in errors)
         return 100 * sum(e.missed + e.false_alarm + e.confusion for e in errors) / t
 
-    print(f"| TOTAL | | {total(totals['off']):.1f} | {total(totals['on']):.1f} | | | "
-          f"{changes} | |")
+    print(f"| TOTAL | | {total(totals['off']):.2f} | {total(totals['on']):.2f} | | "
+          f"{total(totals['live']):.2f} | | {changes[0]} / {changes[1]} | |")
 
 
 def _serve(port: int, one_core: bool, max_sessions: int) -> subprocess.Popen:
@@ -326,7 +343,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--only", choices=["der", "latency", "kernels", "capacity"])
-    parser.add_argument("--files", default="", help="comma-separated uris (default: all even)")
+    parser.add_argument("--half", choices=["even", "odd"], default="even",
+                        help="dev-wide half scored (odd: the half the settings were tuned on)")
+    parser.add_argument("--files", default="", help="comma-separated uris (default: the half)")
     parser.add_argument("--sessions", default="1,2,4,6,8")
     parser.add_argument("--rttm-dir", type=Path, default=REPO / "build" / "live-rttm")
     parser.add_argument("--seconds", type=float, default=40.0,
@@ -340,10 +359,10 @@ def main() -> None:
         print(f"{args.corpus} not found (the dev-wide corpus lives in ../shared): DER skipped, "
               f"latency measured on examples/meeting.flac")
     if args.only in (None, "der") and present:
-        run_der(args.corpus, [n for n in args.files.split(",") if n], args.rttm_dir)
+        run_der(args.corpus, [n for n in args.files.split(",") if n], args.rttm_dir, args.half)
     if args.only in (None, "kernels"):
         run_kernels()
-    audio = even_files(args.corpus)[1] if present else REPO / "examples" / "meeting.flac"
+    audio = half_files(args.corpus)[1] if present else REPO / "examples" / "meeting.flac"
     if args.only in (None, "capacity"):
         run_capacity(audio, args.seconds)
     if args.only in (None, "latency"):

@@ -68,6 +68,75 @@ def test_centroids_learn_only_from_confident_long_matches(rng):
     np.testing.assert_allclose(clustering.centroid(0), V[0] / np.linalg.norm(V[0]))
 
 
+def stream(clustering, rng, voices_per_step, *, scale=0.05):
+    """Feed one window per entry: local speaker k speaks voice ``voices_per_step[t][k]``,
+    with a central embedding of the same voice. Returns the mappings."""
+    out = []
+    for voices_now in voices_per_step:
+        x = np.stack([noisy(v, rng, scale) for v in voices_now])
+        c = np.stack([noisy(v, rng, scale) for v in voices_now])
+        yes = np.ones(len(x), bool)
+        out.append(clustering(x, yes, yes, c))
+    return np.array(out)
+
+
+def test_reclustering_splits_two_voices_the_window_matching_merged(rng):
+    A, B = voices(rng, n=2)
+    # delta_new 1.5: every voice is taken for the first one, until the session is re-clustered
+    clustering = IncrementalClustering(max_speakers=5, delta_new=1.5, delta_same=0.01,
+                                       recluster_every=10, min_points=20, keep_every=1)
+    before = stream(clustering, rng, [[A] if t % 2 else [B] for t in range(10)])
+    assert set(before.ravel()) == {0} and clustering.num_speakers == 1
+    after = stream(clustering, rng, [[A] if t % 2 else [B] for t in range(20)])[10:]
+    #   the first re-clustering is at step 20, with 20 central embeddings kept
+    assert clustering.num_speakers == 2 and not clustering.merged
+    a, b = after[1::2, 0], after[0::2, 0]
+    assert len(set(a)) == len(set(b)) == 1 and a[0] != b[0]       # one id each, for good
+    # the id the voices shared stays with the one that was heard first (B)
+    assert b[0] == 0 and a[0] == 1
+
+
+def test_reclustering_merges_ids_of_one_voice(rng):
+    A, B = voices(rng, n=2)
+    # delta_new 0.001: windows of one voice found a new id each, up to the limit
+    clustering = IncrementalClustering(max_speakers=3, delta_new=1e-3, delta_same=1e-4,
+                                       recluster_every=30, min_points=20, keep_every=1)
+    stream(clustering, rng, [[A] if t < 15 else [B] for t in range(29)], scale=0.1)
+    assert clustering.num_speakers == 3 and not clustering.merged
+    stream(clustering, rng, [[B]], scale=0.1)                      # step 30: re-clustered
+    assert clustering.merged and clustering.live.sum() == 2
+    assert {clustering.resolve(s) for s in range(3)} == set(np.flatnonzero(clustering.live))
+    # merged ids are matched no more: with a window matching that works, each voice keeps
+    # one of the ids left
+    clustering.delta_new = 0.5
+    later = stream(clustering, rng, [[A, B]] * 5, scale=0.1)
+    assert len({*later[:, 0]}) == 1 and len({*later[:, 1]}) == 1
+    assert {later[0, 0], later[0, 1]} == set(np.flatnonzero(clustering.live))
+    assert clustering.resolve(0) == later[0, 0]                  # A's first id: A
+
+
+def test_reclustering_with_a_fixed_count_keeps_ids_below_it(rng):
+    V = voices(rng, n=3)
+    clustering = IncrementalClustering(max_speakers=2, delta_new=1e-3, delta_same=1e-4,
+                                       fixed_count=True, recluster_every=5, min_points=10,
+                                       keep_every=1)
+    mappings = stream(clustering, rng, [[V[t % 3]] for t in range(60)], scale=0.1)
+    assert clustering.max_ids == 2 and clustering.num_speakers <= 2
+    assert mappings.max() <= 1
+
+
+def test_reclustering_memory_is_bounded(rng):
+    V = voices(rng, n=2)
+    clustering = IncrementalClustering(max_speakers=5, delta_new=0.5, delta_same=0.3,
+                                       recluster_every=50, min_points=20, keep_every=1,
+                                       history=40)
+    for _ in range(10):
+        stream(clustering, rng, [[V[0], V[1]]] * 20)
+        assert len(clustering.ids) <= 40 and len(clustering.points) == len(clustering.ids)
+    assert clustering.keep_every > 1                   # thinned: kept less often
+    assert clustering.num_speakers == 2 and not clustering.merged
+
+
 def turns(timeline):
     return [(t.start, t.end, t.speaker) for t in timeline.turns]
 

@@ -74,6 +74,27 @@ def test_fixed_speaker_count_caps_the_ids(live_models, meeting):
     assert {s.id for s in report.speakers} <= {0, 1}
 
 
+def test_the_report_folds_merged_ids_into_the_id_they_went_to(live_models):
+    from streamz.live.timeline import Turn
+
+    diarizer = OnlineDiarizer(live_models)
+    clustering = diarizer.clustering
+    clustering.centroids, clustering.support = np.ones((3, 192)), np.ones(3, np.int64)
+    clustering.merged = {2: 0}                  # a re-clustering found 2 to be 0's voice
+    diarizer.samples = 10 * 16000
+    diarizer.timeline.turns.extend([Turn(0.0, 2.0, 0), Turn(1.5, 3.0, 2), Turn(4.0, 5.0, 1),
+                                    Turn(6.0, 7.0, 2)])
+    diarizer.timeline.totals[:3] = [2.0, 1.0, 2.5]
+    diarizer.learn = {0: [np.zeros(192)] * 20, 2: [np.ones(192)] * 20}
+    diarizer.clean_seconds[[0, 2]] = 6.0        # 12 s together: enough to learn (10 s)
+    report = diarizer.finish()
+    assert [(t.start, t.end, t.speaker) for t in report.segments] == [
+        (0.0, 3.0, 0), (4.0, 5.0, 1), (6.0, 7.0, 0)]
+    assert [(s.id, s.total_ms) for s in report.speakers] == [(0, 4500), (1, 1000)]
+    assert report.merged == {2: 0}
+    assert list(diarizer.learnable()) == [0] and len(diarizer.learnable()[0]) == 40
+
+
 def test_silence_gives_no_events_and_an_empty_report(live_models):
     events, report = diarize_stream(np.zeros(3 * 16000, np.float32), live_models)
     assert events == [] and report.segments == [] and report.speakers == []
@@ -90,6 +111,8 @@ def test_bad_audio_and_configs_are_refused(live_models):
         OnlineConfig(num_speakers=6)
     with pytest.raises(ConfigError, match="step_seconds"):
         OnlineConfig(step_seconds=0.33)
+    with pytest.raises(ConfigError, match="recluster_after"):
+        OnlineConfig(recluster_after=1000)
 
 
 @pytest.mark.slow

@@ -63,4 +63,6 @@ def test_event_and_report_shapes_match_the_reference_protocol():
                    "speakers": [{"id": 0, "totalTimeMs": 3390, "name": None}],
                    "segments": [{"start": 0.52, "end": 3.91, "speaker": 0, "name": None}]}
     assert protocol.report(report, learned=[])["learned"] == []
+    merged = Report(duration=4.0, speakers=[], segments=[], merged={3: 1})
+    assert protocol.report(merged)["merged"] == {"3": 1}
     assert protocol.started(None) == {"event": "started", "num_speakers": None}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import SAMPLE_RATE
 from ..diarization import embedding, fbank, powerset, segmentation
 from ..diarization.config import FBANK_BINS, WINDOW_SAMPLES, SegmentationConfig
 from ._kernels import masked_moments
@@ -15,6 +16,9 @@ _HOP = embedding.BACKBONE_HOP
 _MEAN_FRAMES = WINDOW_SAMPLES // fbank.FRAME_SHIFT
 #: One 10 s window per segmentation call: only the window index 0 of the audio is used.
 _SEGMENTATION = SegmentationConfig()
+#: Backbone frames of the central pooling window, and the speech a central embedding needs.
+_CENTRAL_WINDOW = embedding.central_window(embedding.CENTRAL_SECONDS).astype(np.float32)
+_MIN_CENTRAL_FRAMES = embedding.MIN_CENTRAL_SPEECH_SECONDS * SAMPLE_RATE / _HOP
 
 
 class Frontend:
@@ -100,12 +104,15 @@ class Frontend:
 
 
 def window_embeddings(head: embedding.EmbeddingHead, activity: np.ndarray,
-                      features: np.ndarray) -> np.ndarray:
-    """CAM++ embedding of each local speaker of one window (masked statistics pooling).
+                      features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CAM++ embeddings of each local speaker of one window: whole window and central.
 
-    As :func:`streamz.diarization.embedding.pool` + head, with the moments from a Numba
-    kernel: per step it takes 0.5 ms against 2-4 ms for the NumPy matrix products, which
-    first convert the window's frames to float64 (benchmarks/RESULTS.md, "Live tracking").
+    As :func:`streamz.diarization.embedding.run` (masked statistics pooling + head), with
+    the moments from a Numba kernel: per step it takes 0.5 ms against 2-4 ms for the NumPy
+    matrix products, which first convert the window's frames to float64
+    (benchmarks/RESULTS.md, "Live tracking"). The central embeddings pool the middle
+    ``embedding.CENTRAL_SECONDS`` of the window only, as the offline clustering does:
+    windows a second apart then see (nearly) disjoint audio.
 
     Parameters
     ----------
@@ -117,19 +124,25 @@ def window_embeddings(head: embedding.EmbeddingHead, activity: np.ndarray,
     -------
     embeddings : ndarray of shape (3, 192), float32
         NaN rows for local speakers with too little speech.
+    central : ndarray of shape (3, 192), float32
+        NaN rows for local speakers with less than ``embedding.MIN_CENTRAL_SPEECH_SECONDS``
+        of speech in the middle of the window.
     """
     masks = embedding.pooling_masks(activity[None])[0]                  # (3, 500)
+    central = masks * _CENTRAL_WINDOW
+    central *= central.sum(axis=1, keepdims=True) >= _MIN_CENTRAL_FRAMES
     features = np.ascontiguousarray(features, dtype=np.float32)
     if features.shape != (WINDOW_FRAMES, embedding.BACKBONE_CHANNELS):
         raise ValueError(f"expected features of shape ({WINDOW_FRAMES}, "
                          f"{embedding.BACKBONE_CHANNELS}), got {features.shape}")
-    s1, s2, n = masked_moments(features, np.ascontiguousarray(masks, dtype=np.float32))
-    stats = embedding.finish_stats(s1[None], s2[None], n[None, :, None])[0]   # (3, 1024)
+    both = np.ascontiguousarray(np.concatenate([masks, central]), dtype=np.float32)
+    s1, s2, n = masked_moments(features, both)
+    stats = embedding.finish_stats(s1[None], s2[None], n[None, :, None])[0]   # (6, 1024)
     out = np.full((stats.shape[0], head.weight.shape[0]), np.nan, np.float32)
     valid = np.all(np.isfinite(stats), axis=1)
     if valid.any():
         out[valid] = head(stats[valid])
-    return out
+    return out[:len(masks)], out[len(masks):]
 
 
 __all__ = ["Frontend", "window_embeddings", "WINDOW_FRAMES"]

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import SAMPLE_RATE
-from ..diarization.config import FRAME_STEP_SECONDS, SEGMENTATION_WINDOW_SECONDS
+from ..diarization.config import (FRAME_STEP_SECONDS, SEGMENTATION_WINDOW_SECONDS,
+                                  ClusteringConfig)
 from ..errors import ConfigError
 from .clustering import UNMAPPED, IncrementalClustering
 from .frontend import Frontend, window_embeddings
@@ -31,6 +32,9 @@ class OnlineConfig:
     count_threshold: float = 0.7    # speakers per frame: average local count rounded here
     context_frames: int = 50        # backbone left context per step (20 ms frames)
     redo_frames: int = 25           # previous step's backbone frames recomputed
+    recluster_seconds: float = 5.0  # re-cluster the session this often (0: never)
+    recluster_after: int = 40       # central embeddings (~s of clean speech) before the first
+    recluster_history: int = 600    # central embeddings kept (thinned evenly beyond)
     max_turns: int = 10_000         # turns kept for the report (oldest dropped)
     learn_min_seconds: float = 10.0  # clean speech before a voice can be learned
     learn_max_windows: int = 64     # embeddings kept per speaker for learning
@@ -47,6 +51,10 @@ class OnlineConfig:
             raise ConfigError(f"max_speakers must be between 1 and 20, got {self.max_speakers}")
         if not 0 < self.delta_new < 2 or not 0 < self.count_threshold < 1:
             raise ConfigError("need 0 < delta_new < 2 and 0 < count_threshold < 1")
+        if self.recluster_seconds < 0 or not 2 <= self.recluster_after <= self.recluster_history:
+            raise ConfigError("need recluster_seconds >= 0 and 2 <= recluster_after <= "
+                              f"recluster_history, got {self.recluster_seconds}, "
+                              f"{self.recluster_after}, {self.recluster_history}")
 
     @property
     def speaker_limit(self) -> int:
@@ -79,6 +87,7 @@ class Report:
     segments: list                 # Turn, by start time
     names: dict = field(default_factory=dict)     # speaker id -> name or None
     dropped_segments: int = 0      # oldest turns not kept (OnlineConfig.max_turns)
+    merged: dict = field(default_factory=dict)    # id heard live -> id its turns went to
 
 
 class OnlineDiarizer:
@@ -116,8 +125,16 @@ class OnlineDiarizer:
                                  context_frames=config.context_frames,
                                  redo_frames=config.redo_frames)
         self.head = models.head
-        limit = config.speaker_limit
-        self.clustering = IncrementalClustering(limit, config.delta_new, config.delta_same)
+        per_second = max(1, int(round(1.0 / config.step_seconds)))   # steps per second
+        self.clustering = IncrementalClustering(
+            config.speaker_limit, config.delta_new, config.delta_same,
+            fixed_count=config.num_speakers is not None,
+            recluster_every=int(round(config.recluster_seconds / config.step_seconds)),
+            min_points=config.recluster_after, keep_every=per_second,
+            history=config.recluster_history,
+            # one kept embedding per voice and second: the offline graph's neighbourhood
+            neighbours=int(round(ClusteringConfig().neighbour_seconds)))
+        limit = self.clustering.max_ids
         self.timeline = Timeline(limit, count_threshold=config.count_threshold,
                                  max_turns=config.max_turns)
         self.pending = np.zeros(0, np.float32)   # samples of the step being filled
@@ -176,28 +193,37 @@ class OnlineDiarizer:
         duration = self.duration
         self.timeline.close(duration)
         self._refresh_names()
-        spoken = [s for s in range(self.clustering.num_speakers) if self.timeline.totals[s] > 0]
-        speakers = [SpeakerTotal(s, int(round(1000 * self.timeline.totals[s])),
-                                 self.names.get(s)) for s in spoken]
+        resolve = self.clustering.resolve
+        totals = self._fold(self.timeline.totals)
+        spoken = [s for s in range(len(totals)) if totals[s] > 0]
+        speakers = [SpeakerTotal(s, int(round(1000 * totals[s])), self.names.get(s))
+                    for s in spoken]
         return Report(duration=duration, speakers=speakers,
-                      segments=sorted(self.timeline.turns, key=lambda t: (t.start, t.speaker)),
+                      segments=_merge_turns(Turn(t.start, t.end, resolve(t.speaker))
+                                            for t in self.timeline.turns),
                       names={s: self.names.get(s) for s in spoken},
-                      dropped_segments=self.timeline.dropped)
+                      dropped_segments=self.timeline.dropped,
+                      merged={s: resolve(s) for s in sorted(self.clustering.merged)})
+
+    def _fold(self, per_id: np.ndarray) -> np.ndarray:
+        """Per-id amounts with merged ids added to the id they were merged into."""
+        out = np.zeros_like(per_id)
+        np.add.at(out, [self.clustering.resolve(s) for s in range(len(per_id))], per_id)
+        return out
 
     def _step(self, block: np.ndarray) -> SpeakerEvent | None:
         activity, features = self.frontend.advance(block)
         #   activity: (589, 3) binary local speakers; features: (500, 512) backbone frames
-        embeddings = window_embeddings(self.head, activity, features)
-        #   shape: (3, 192), NaN where a local speaker has too little speech
+        embeddings, central = window_embeddings(self.head, activity, features)
+        #   shape: (3, 192) each, NaN where a local speaker has too little speech
         frames = activity.shape[0]
         speech = activity.sum(axis=0)
         clean = (activity * (activity.sum(axis=1, keepdims=True) == 1)).sum(axis=0)
         active = speech * FRAME_STEP_SECONDS >= self.config.min_active_seconds
         long = clean >= self.config.min_long_ratio * frames
-        mapping = self.clustering(embeddings, active, long)
+        mapping = self.clustering(embeddings, active, long, central)
         #   shape: (3,) global id per local speaker, -1 for none
-        limit = self.config.speaker_limit
-        glob = np.zeros((frames, limit), np.float32)
+        glob = np.zeros((frames, self.clustering.max_ids), np.float32)
         for local, speaker in enumerate(mapping):
             if speaker != UNMAPPED:
                 glob[:, speaker] = np.maximum(glob[:, speaker], activity[:, local])
@@ -216,10 +242,10 @@ class OnlineDiarizer:
         current = int(np.argmax(heard))
         if self.namer is not None and current not in self.names:
             self._refresh_names()
+        speaking = self._fold(self.speaking)
         return SpeakerEvent(time=round(end, 3), speaker=current, name=self.names.get(current),
-                            speaking_ms={s: int(round(1000 * self.speaking[s]))
-                                         for s in range(self.clustering.num_speakers)
-                                         if self.speaking[s] > 0})
+                            speaking_ms={s: int(round(1000 * speaking[s]))
+                                         for s in np.flatnonzero(speaking > 0).tolist()})
 
     def _remember(self, mapping, embeddings, long) -> None:
         """Count clean speech per speaker and keep a bounded sample of its embeddings."""
@@ -249,8 +275,26 @@ class OnlineDiarizer:
         dict
             speaker id -> ndarray of shape (n, 192), its kept embeddings.
         """
-        return {s: np.stack(e) for s, e in self.learn.items()
-                if self.clean_seconds[s] >= self.config.learn_min_seconds}
+        clean = self._fold(self.clean_seconds)
+        voices: dict = {}
+        for s, kept in sorted(self.learn.items()):
+            voices.setdefault(self.clustering.resolve(s), []).extend(kept)
+        return {s: np.stack(e) for s, e in voices.items()
+                if clean[s] >= self.config.learn_min_seconds}
+
+
+def _merge_turns(turns) -> list:
+    """Turns sorted by start, overlapping or touching turns of one speaker joined."""
+    out: list[Turn] = []
+    last: dict[int, int] = {}          # speaker -> index of its latest turn in out
+    for turn in sorted(turns, key=lambda t: (t.start, t.speaker)):
+        i = last.get(turn.speaker)
+        if i is not None and turn.start <= out[i].end:
+            out[i] = Turn(out[i].start, max(out[i].end, turn.end), turn.speaker)
+        else:
+            last[turn.speaker] = len(out)
+            out.append(turn)
+    return out
 
 
 def diarize_stream(y: np.ndarray, models, config: OnlineConfig = OnlineConfig(), *,

@@ -110,12 +110,15 @@ def speaker_event(event: SpeakerEvent, *, with_names: bool) -> dict:
 
 def report(result: Report, *, learned=None) -> dict:
     """``{"event": "report", "speakers": [...], "segments": [...]}`` (seconds), plus
+    ``"merged"`` (live id -> the id its turns went to) when a re-clustering merged ids, and
     ``"learned"`` when the server learns voices."""
     out = {"event": "report", "durationMs": int(round(1000 * result.duration)),
            "speakers": [{"id": s.id, "totalTimeMs": s.total_ms, "name": s.name}
                         for s in result.speakers],
            "segments": [{"start": t.start, "end": t.end, "speaker": t.speaker,
                          "name": result.names.get(t.speaker)} for t in result.segments]}
+    if result.merged:
+        out["merged"] = {str(k): v for k, v in result.merged.items()}
     if result.dropped_segments:
         out["droppedSegments"] = result.dropped_segments
     if learned is not None:
