@@ -75,7 +75,7 @@ def id_changes(reference, segments) -> tuple[int, int]:
     return len(changed), swaps
 
 
-def run_der(corpus: Path, names, rttm_dir: Path, half: str) -> None:
+def run_der(corpus: Path, names, rttm_dir: Path, half: str, settings: dict) -> None:
     from streamz.audio import load_audio
     from streamz.diarization import diarize
     from streamz.diarization.pipeline import load_models
@@ -86,7 +86,8 @@ def run_der(corpus: Path, names, rttm_dir: Path, half: str) -> None:
     models = load_models()
     reference, uem = read_rttm(corpus / "all.rttm"), read_uem(corpus / "all.uem")
     files = [f for f in half_files(corpus, half) if not names or f.stem in names]
-    print(f"online config: {OnlineConfig()}")
+    config = OnlineConfig(**settings)
+    print(f"online config: {config}")
     print("| file | spk ref | DER offline % | DER online % | miss/FA/conf online % | "
           "DER as emitted % | spk found off/on | id changes / swaps | online x realtime |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -97,7 +98,7 @@ def run_der(corpus: Path, names, rttm_dir: Path, half: str) -> None:
             warnings.simplefilter("ignore")
             offline = diarize(y, models=models, uri=uri)
         t0 = time.perf_counter()
-        diarizer = OnlineDiarizer(models)
+        diarizer = OnlineDiarizer(models, config)
         for i in range(0, y.size, 8000):           # 0.5 s blocks, as a stream would come
             diarizer.push(y[i:i + 8000])
         report = diarizer.finish()
@@ -346,6 +347,9 @@ def main() -> None:
     parser.add_argument("--half", choices=["even", "odd"], default="even",
                         help="dev-wide half scored (odd: the half the settings were tuned on)")
     parser.add_argument("--files", default="", help="comma-separated uris (default: the half)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="an OnlineConfig setting for the DER runs (repeatable), e.g. "
+                             "recluster_after=80")
     parser.add_argument("--sessions", default="1,2,4,6,8")
     parser.add_argument("--rttm-dir", type=Path, default=REPO / "build" / "live-rttm")
     parser.add_argument("--seconds", type=float, default=40.0,
@@ -359,7 +363,8 @@ def main() -> None:
         print(f"{args.corpus} not found (the dev-wide corpus lives in ../shared): DER skipped, "
               f"latency measured on examples/meeting.flac")
     if args.only in (None, "der") and present:
-        run_der(args.corpus, [n for n in args.files.split(",") if n], args.rttm_dir, args.half)
+        run_der(args.corpus, [n for n in args.files.split(",") if n], args.rttm_dir, args.half,
+                {k: json.loads(v) for k, v in (a.split("=", 1) for a in args.set)})
     if args.only in (None, "kernels"):
         run_kernels()
     audio = half_files(args.corpus)[1] if present else REPO / "examples" / "meeting.flac"

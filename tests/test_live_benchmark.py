@@ -26,8 +26,10 @@ def test_without_the_corpus_the_der_part_is_skipped(tmp_path):
 def test_der_table_on_one_even_conversation(tmp_path):
     if not CORPUS.is_dir():
         pytest.skip("../shared/data/dev-wide is not present")
-    result = run("--only", "der", "--files", "conv02", "--rttm-dir", str(tmp_path))
+    result = run("--only", "der", "--files", "conv02", "--rttm-dir", str(tmp_path),
+                 "--set", "recluster_after=30")
     assert result.returncode == 0, result.stderr
+    assert "recluster_after=30," in result.stdout
     row = next(line for line in result.stdout.splitlines() if line.startswith("| conv02 |"))
     offline, online = (float(x) for x in row.split("|")[3:5])
     assert online < offline + 6
