@@ -8,8 +8,9 @@ Usage::
 DER: the even-numbered dev-wide conversations (the reporting half; ``--half odd`` for the
 tuning half), collar 0, overlap scored; online = the report's segments of
 :class:`streamz.live.online.OnlineDiarizer` fed 0.5 s blocks (what ``streamz stream -o``
-writes: ids merged by a re-clustering folded in), "as emitted" = the same turns with the
-ids the live events carried, offline = ``streamz diarize`` with the defaults.
+writes: windows matched again with 10 s of hindsight, ids merged by a re-clustering folded
+in), "events" = what the live events showed (each event's speaker over the step before it,
+one speaker at a time), offline = ``streamz diarize`` with the defaults.
 "id changes / swaps": reference voices whose main online id is not the same in the first
 and the second half of their speech, and pairs of voices whose ids traded places. RTTMs of
 both go to --rttm-dir.
@@ -89,7 +90,7 @@ def run_der(corpus: Path, names, rttm_dir: Path, half: str, settings: dict) -> N
     config = OnlineConfig(**settings)
     print(f"online config: {config}")
     print("| file | spk ref | DER offline % | DER online % | miss/FA/conf online % | "
-          "DER as emitted % | spk found off/on | id changes / swaps | online x realtime |")
+          "DER events % | spk found off/on | id changes / swaps | online x realtime |")
     print("|---|---|---|---|---|---|---|---|---|")
     totals, changes = {"off": [], "on": [], "live": []}, np.zeros(2, int)
     for path in files:
@@ -98,15 +99,15 @@ def run_der(corpus: Path, names, rttm_dir: Path, half: str, settings: dict) -> N
             warnings.simplefilter("ignore")
             offline = diarize(y, models=models, uri=uri)
         t0 = time.perf_counter()
-        diarizer = OnlineDiarizer(models, config)
+        diarizer, events = OnlineDiarizer(models, config), []
         for i in range(0, y.size, 8000):           # 0.5 s blocks, as a stream would come
-            diarizer.push(y[i:i + 8000])
+            events += diarizer.push(y[i:i + 8000])
         report = diarizer.finish()
         elapsed = time.perf_counter() - t0
         online = report_segments(report)
-        # the turns with the ids the live events carried, before the report's merges
-        live = [Segment(t.start, t.end, speaker_label(t.speaker))
-                for t in diarizer.timeline.turns]
+        # what the live events showed: one speaker per step, the step before each event
+        live = [Segment(e.time - config.step_seconds, e.time, speaker_label(e.speaker))
+                for e in events]
         rttm_dir.mkdir(parents=True, exist_ok=True)
         write_rttm(rttm_dir / f"{uri}.online.rttm", online, uri)
         write_rttm(rttm_dir / f"{uri}.offline.rttm", offline.segments, uri)

@@ -137,6 +137,25 @@ def test_reclustering_memory_is_bounded(rng):
     assert clustering.num_speakers == 2 and not clustering.merged
 
 
+def test_rematch_maps_an_earlier_window_with_what_is_known_now(rng):
+    A, B, C = voices(rng, n=3)
+    clustering = IncrementalClustering(max_speakers=5, delta_new=0.5, delta_same=0.3)
+    yes = np.ones(2, bool)
+    first = clustering(np.stack([A, B]), yes, yes)
+    assert first.tolist() == [0, 1]
+    # the centroids learn: a window given [1, 0] then (wrongly) is matched again right;
+    # a local speaker far from every centroid keeps its id; nothing is learned
+    support = clustering.support.copy()
+    assert clustering.rematch(np.stack([A, B]), yes, np.array([1, 0])).tolist() == [0, 1]
+    assert clustering.rematch(np.stack([C, B]), yes, np.array([1, 0])).tolist() == [1, 1]
+    assert clustering.rematch(np.stack([C, B]), np.array([False, True]),
+                              np.array([UNMAPPED, 1])).tolist() == [UNMAPPED, 1]
+    assert clustering.support.tolist() == support.tolist() and clustering.num_speakers == 2
+    # a merged id is read as the id it went to, and is not matched any more
+    clustering.merged = {1: 0}
+    assert clustering.rematch(np.stack([C, B]), yes, np.array([1, 1])).tolist() == [0, 0]
+
+
 def turns(timeline):
     return [(t.start, t.end, t.speaker) for t in timeline.turns]
 

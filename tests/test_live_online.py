@@ -134,6 +134,7 @@ def test_memory_is_bounded_whatever_the_session_length(live_models, meeting):
     # fixed-size buffers (10 s windows) plus at most one window of frames not final yet
     assert sizes[0][0] <= 2.2e6 and sizes[1][0] <= 2.2e6
     assert sizes[1][1] <= 20 and sizes[1][2] <= 8 * 3
+    assert len(diarizer.held) == diarizer.delay == 20       # windows held for the report
 
 
 def test_incremental_backbone_matches_the_offline_backbone(live_models, meeting):

@@ -135,6 +135,36 @@ class IncrementalClustering:
             self._recluster()
         return mapping
 
+    def rematch(self, embeddings: np.ndarray, usable: np.ndarray,
+                mapping: np.ndarray) -> np.ndarray:
+        """A window seen earlier, mapped again with what the session knows now.
+
+        Its usable local speakers are matched one-to-one to the live centroids (within
+        ``delta_new``); the others keep the id they were given (or the id it was merged
+        into). Nothing is learned and no id is created.
+
+        Parameters
+        ----------
+        embeddings : ndarray of shape (num_local_speakers, dimension)
+        usable : ndarray of shape (num_local_speakers,), bool
+        mapping : ndarray of shape (num_local_speakers,), int64
+            What :meth:`__call__` returned for the window.
+
+        Returns
+        -------
+        mapping : ndarray of shape (num_local_speakers,), int64
+        """
+        out = np.array([UNMAPPED if g == UNMAPPED else self.resolve(int(g)) for g in mapping],
+                       np.int64)
+        locals_, live = np.flatnonzero(usable), np.flatnonzero(self.live)
+        if len(locals_) and len(live):
+            unit = unit_rows(np.asarray(embeddings, dtype=np.float64)[locals_])
+            dist = 1.0 - unit @ unit_rows(self.centroids[live]).T
+            for r, c in zip(*linear_sum_assignment(dist)):
+                if dist[r, c] <= self.delta_new:
+                    out[locals_[r]] = live[c]
+        return out
+
     def _match(self, unit, usable, long) -> tuple[np.ndarray, np.ndarray]:
         mapping = np.full(len(unit), UNMAPPED, np.int64)
         dist = 1.0 - unit @ unit_rows(self.centroids).T             # (num_local, num_speakers)

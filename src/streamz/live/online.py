@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,7 @@ class OnlineConfig:
     recluster_seconds: float = 5.0  # re-cluster the session this often (0: never)
     recluster_after: int = 40       # central embeddings (~s of clean speech) before the first
     recluster_history: int = 600    # central embeddings kept (thinned evenly beyond)
+    report_delay_seconds: float = 10.0  # windows wait this long to be matched again for the report
     max_turns: int = 10_000         # turns kept for the report (oldest dropped)
     learn_min_seconds: float = 10.0  # clean speech before a voice can be learned
     learn_max_windows: int = 64     # embeddings kept per speaker for learning
@@ -51,6 +53,9 @@ class OnlineConfig:
             raise ConfigError(f"max_speakers must be between 1 and 20, got {self.max_speakers}")
         if not 0 < self.delta_new < 2 or not 0 < self.count_threshold < 1:
             raise ConfigError("need 0 < delta_new < 2 and 0 < count_threshold < 1")
+        if self.report_delay_seconds < 0:
+            raise ConfigError(f"report_delay_seconds must be >= 0, got "
+                              f"{self.report_delay_seconds}")
         if self.recluster_seconds < 0 or not 2 <= self.recluster_after <= self.recluster_history:
             raise ConfigError("need recluster_seconds >= 0 and 2 <= recluster_after <= "
                               f"recluster_history, got {self.recluster_seconds}, "
@@ -95,8 +100,11 @@ class OnlineDiarizer:
 
     Each step of ``config.step_seconds`` slides a 10 s window: segmentation-3.0 gives its
     local speakers, CAM++ (incremental backbone, masked pooling) their embeddings,
-    :class:`IncrementalClustering` their global ids, and a :class:`Timeline` averages the
-    overlapping windows into final turns 10 s later. Events report the latest step.
+    :class:`IncrementalClustering` their global ids (and re-clusters the session every
+    ``recluster_seconds``). Events report the latest step with those ids. For the report,
+    each window is held ``report_delay_seconds`` and matched again with what the session
+    knows by then (:meth:`IncrementalClustering.rematch`) before a :class:`Timeline`
+    averages the overlapping windows into final turns, 10 s after that.
 
     Parameters
     ----------
@@ -138,6 +146,8 @@ class OnlineDiarizer:
         self.timeline = Timeline(limit, count_threshold=config.count_threshold,
                                  max_turns=config.max_turns)
         self.pending = np.zeros(0, np.float32)   # samples of the step being filled
+        self.held: deque[_Window] = deque()      # windows not in the timeline yet
+        self.delay = int(round(config.report_delay_seconds / config.step_seconds))
         self.samples = 0                          # samples received
         self.speaking = np.zeros(limit, np.float64)   # live seconds per speaker
         self.names: dict[int, str | None] = {}
@@ -190,6 +200,7 @@ class OnlineDiarizer:
             padded[:self.pending.size] = self.pending
             self._step(padded)
         self.finished = True
+        self._commit(0)
         duration = self.duration
         self.timeline.close(duration)
         self._refresh_names()
@@ -223,17 +234,14 @@ class OnlineDiarizer:
         long = clean >= self.config.min_long_ratio * frames
         mapping = self.clustering(embeddings, active, long, central)
         #   shape: (3,) global id per local speaker, -1 for none
-        glob = np.zeros((frames, self.clustering.max_ids), np.float32)
-        for local, speaker in enumerate(mapping):
-            if speaker != UNMAPPED:
-                glob[:, speaker] = np.maximum(glob[:, speaker], activity[:, local])
         end = self.frontend.samples / SAMPLE_RATE
         start = frame_of(end - SEGMENTATION_WINDOW_SECONDS)
-        self.timeline.add(start, glob, activity.sum(axis=1))
-        self.timeline.finalize(frame_of(end + self.config.step_seconds
-                                        - SEGMENTATION_WINDOW_SECONDS))
+        usable = active & np.all(np.isfinite(embeddings), axis=1)
+        self.held.append(_Window(start, end, activity, embeddings, usable, mapping))
+        self._commit(self.delay)
         self._remember(mapping, embeddings, long)
         # the live decision: the frames of the window that cover the new step
+        glob = self._global(activity, mapping)
         recent = glob[frame_of(end - self.config.step_seconds) - start:]
         heard = recent.sum(axis=0) / max(len(recent), 1)
         self.speaking += heard * self.config.step_seconds
@@ -246,6 +254,25 @@ class OnlineDiarizer:
         return SpeakerEvent(time=round(end, 3), speaker=current, name=self.names.get(current),
                             speaking_ms={s: int(round(1000 * speaking[s]))
                                          for s in np.flatnonzero(speaking > 0).tolist()})
+
+    def _global(self, activity: np.ndarray, mapping: np.ndarray) -> np.ndarray:
+        """A window's activity per global speaker, shape (589, max_ids)."""
+        glob = np.zeros((activity.shape[0], self.clustering.max_ids), np.float32)
+        for local, speaker in enumerate(mapping):
+            if speaker != UNMAPPED:
+                glob[:, speaker] = np.maximum(glob[:, speaker], activity[:, local])
+        return glob
+
+    def _commit(self, keep: int) -> None:
+        """Move all but the last ``keep`` held windows to the timeline, each matched again
+        with what the session knows now (``report_delay_seconds`` of hindsight)."""
+        while len(self.held) > keep:
+            window = self.held.popleft()
+            mapping = self.clustering.rematch(window.embeddings, window.usable, window.mapping)
+            self.timeline.add(window.start, self._global(window.activity, mapping),
+                              window.activity.sum(axis=1))
+            self.timeline.finalize(frame_of(window.end + self.config.step_seconds
+                                            - SEGMENTATION_WINDOW_SECONDS))
 
     def _remember(self, mapping, embeddings, long) -> None:
         """Count clean speech per speaker and keep a bounded sample of its embeddings."""
@@ -281,6 +308,18 @@ class OnlineDiarizer:
             voices.setdefault(self.clustering.resolve(s), []).extend(kept)
         return {s: np.stack(e) for s, e in voices.items()
                 if clean[s] >= self.config.learn_min_seconds}
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One step's window, held back from the report's timeline."""
+
+    start: int                     # global segmentation frame of its first frame
+    end: float                     # seconds of audio when it was made
+    activity: np.ndarray           # (589, 3) local speakers
+    embeddings: np.ndarray         # (3, 192)
+    usable: np.ndarray             # (3,) bool: active, with an embedding
+    mapping: np.ndarray            # (3,) the ids the live decision gave
 
 
 def _merge_turns(turns) -> list:
