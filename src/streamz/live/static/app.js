@@ -66,6 +66,10 @@ function onReport(msg) {
     `<tr><td>${s.id}</td><td>${s.name ?? ""}</td><td>${(s.totalTimeMs / 1000).toFixed(1)} s</td></tr>`);
   let html = `<table><tr><th>id</th><th>name</th><th>total</th></tr>${rows.join("")}</table>` +
     `<p>${msg.segments.length} turns.</p>`;
+  if (msg.merged && Object.keys(msg.merged).length) {      // ids found to be one voice
+    html += "<p>Merged: " + Object.entries(msg.merged).map(([a, b]) => `${a} → ${b}`)
+      .join(", ") + "</p>";
+  }
   if (msg.learned && msg.learned.length) {
     html += "<p>Learned: " + msg.learned.map((l) => `${l.id} → ${l.name}${l.new ? " (new)" : ""}`)
       .join(", ") + "</p>";
