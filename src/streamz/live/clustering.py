@@ -195,9 +195,9 @@ class IncrementalClustering:
     def _room(self, live: int) -> bool:
         return live < self.max_speakers and self.num_speakers < self.max_ids
 
-    def _add(self, centroid: np.ndarray, support: int = 1) -> int:
+    def _add(self, centroid: np.ndarray) -> int:
         self.centroids = np.vstack([self.centroids, centroid[None]])
-        self.support = np.append(self.support, support)
+        self.support = np.append(self.support, 1)
         return self.num_speakers - 1
 
     def _keep(self, central, unit, long, mapping) -> None:
