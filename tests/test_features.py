@@ -64,13 +64,3 @@ def test_extract_shapes_and_speaker_difference():
 def test_unusable_audio_raises(y, problem):
     with pytest.raises(FeatureError, match=problem):
         frame_features(y, FeatureConfig())
-
-
-def test_is_narrowband(rng):
-    from streamz.augment import telephone
-    from streamz.features import is_narrowband
-
-    wide = (0.1 * rng.standard_normal(16000)).astype(np.float32)
-    assert not is_narrowband(wide, sr=16000)
-    assert is_narrowband(telephone(wide, sr=16000), sr=16000)
-    assert is_narrowband(wide[:8000], sr=8000)

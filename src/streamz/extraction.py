@@ -17,7 +17,7 @@ from .augment import augmented_copies, telephone
 from .batch import BatchConfig, FileProgress, for_workers, run_batch
 from .config import FeatureConfig
 from .errors import AudioLoadError, FeatureError
-from .features import extract, is_narrowband
+from .features import extract
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,6 @@ class FileFeatures:
     sha256: str
     clean: np.ndarray                 # (n_windows, n_features)
     augmented: np.ndarray | None      # (n_augmented_windows, n_features)
-    narrowband: bool = False          # telephone-band recording (nothing above 4 kHz)
     audio_seconds: float | None = None  # audio decoded for them; None: all from the cache
 
 
@@ -102,10 +101,6 @@ class FeatureExtractor:
 
         try:
             clean = _cached(cache.feature_dir, f"{key}.npy", lambda: self.extract(load()))
-            # only the embedding front end scores by channel (telephone profiles)
-            narrowband = cfg.kind == "embedding" and bool(_cached(
-                cache.feature_dir, f"{key}.band.npy",
-                lambda: np.array([is_narrowband(load(), sr=cfg.sr)], np.float32))[0])
             augmented = None
             if augment_seed is not None and cfg.kind == "embedding":
                 augmented = _cached(cache.feature_dir, f"{key}.tel.npy",
@@ -119,7 +114,7 @@ class FeatureExtractor:
                                     make_augmented)
         except FeatureError as e:
             raise FeatureError(f"{path}: {e}") from e
-        return FileFeatures(sha256=sha, clean=clean, augmented=augmented, narrowband=narrowband,
+        return FileFeatures(sha256=sha, clean=clean, augmented=augmented,
                             audio_seconds=None if audio is None else audio.size / cfg.sr)
 
     def extract(self, y: np.ndarray) -> np.ndarray:

@@ -186,33 +186,6 @@ def extract(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
                            hop_frames=cfg.window_hop_frames)
 
 
-#: Power above 4.3 kHz this far below the 0.3-3.4 kHz band marks a telephone-band recording
-#: (8 kHz sources measure below -100 dB, wideband speech above -45 dB).
-NARROWBAND_DB = -60.0
-
-
-def is_narrowband(y: np.ndarray, *, sr: int, n_fft: int = 512) -> bool:
-    """True when the audio holds (almost) nothing above 4 kHz: a telephone-band recording.
-
-    Parameters
-    ----------
-    y : ndarray of shape (n_samples,)
-    sr : int
-        Sample rate of ``y``; below 9 kHz every recording is narrowband.
-    """
-    y = _valid_audio(y)
-    if sr < 9_000:
-        return True
-    if y.size < n_fft:
-        return False
-    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[:: n_fft // 2]
-    power = (np.abs(np.fft.rfft(frames * np.hanning(n_fft), axis=1)) ** 2).sum(axis=0)
-    freqs = np.fft.rfftfreq(n_fft, 1 / sr)
-    high = power[(freqs > 4_300) & (freqs < min(7_800, sr / 2 - 200))].sum()
-    speech = power[(freqs > 300) & (freqs < 3_400)].sum()
-    return bool(speech > 0 and 10 * np.log10(high / speech + 1e-30) < NARROWBAND_DB)
-
-
 def _valid_audio(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1:
