@@ -14,7 +14,7 @@ from ._fileio import atomic_path
 from .classifier import SpeakerClassifier
 from .config import FeatureConfig
 from .errors import ModelFormatError
-from .open_set import unit_rows
+from .open_set import NUISANCE_RANK, fit_scorer, unit_rows
 from .provenance import learned_digest
 
 #: Format written. 2 added ``provenance_json`` (see :mod:`streamz.provenance`); 3 added
@@ -98,8 +98,6 @@ class SpeakerModel:
         windows for every speaker (models of format 1 and 2: they fall back to the softmax)
         or without speakers.
         """
-        from .open_set import NUISANCE_RANK, fit_scorer
-
         kind = self.feature_config.kind
         if not len(self.profile_y) or not self.speakers:
             return None
