@@ -156,25 +156,31 @@ class IncrementalClustering:
         """
         out = np.array([UNMAPPED if g == UNMAPPED else self.resolve(int(g)) for g in mapping],
                        np.int64)
-        locals_, live = np.flatnonzero(usable), np.flatnonzero(self.live)
-        if len(locals_) and len(live):
-            unit = unit_rows(np.asarray(embeddings, dtype=np.float64)[locals_])
-            dist = 1.0 - unit @ unit_rows(self.centroids[live]).T
-            for r, c in zip(*linear_sum_assignment(dist)):
-                if dist[r, c] <= self.delta_new:
-                    out[locals_[r]] = live[c]
+        unit = unit_rows(np.nan_to_num(np.asarray(embeddings, dtype=np.float64)))
+        self._match_live(self._distances(unit), np.flatnonzero(usable), out)
         return out
 
-    def _match(self, unit, usable, long) -> tuple[np.ndarray, np.ndarray]:
-        mapping = np.full(len(unit), UNMAPPED, np.int64)
-        dist = 1.0 - unit @ unit_rows(self.centroids).T             # (num_local, num_speakers)
+    def _distances(self, unit: np.ndarray) -> np.ndarray:
+        """Cosine distances (num_local, num_speakers) to the centroids; inf to merged ids."""
+        dist = 1.0 - unit @ unit_rows(self.centroids).T
         dist[:, ~self.live] = np.inf
-        locals_, live = np.flatnonzero(usable), np.flatnonzero(self.live)
+        return dist
+
+    def _match_live(self, dist: np.ndarray, locals_: np.ndarray, out: np.ndarray) -> None:
+        """One-to-one matching of ``locals_`` to the live ids; pairs within ``delta_new``
+        are written to ``out``."""
+        live = np.flatnonzero(self.live)
         if len(locals_) and len(live):
             rows, cols = linear_sum_assignment(dist[np.ix_(locals_, live)])
             for r, c in zip(rows, cols):
                 if dist[locals_[r], live[c]] <= self.delta_new:
-                    mapping[locals_[r]] = live[c]
+                    out[locals_[r]] = live[c]
+
+    def _match(self, unit, usable, long) -> tuple[np.ndarray, np.ndarray]:
+        mapping = np.full(len(unit), UNMAPPED, np.int64)
+        dist = self._distances(unit)                                 # (num_local, num_speakers)
+        locals_, live = np.flatnonzero(usable), np.flatnonzero(self.live)
+        self._match_live(dist, locals_, mapping)
         confident = mapping.copy()
         for spk in locals_[np.argsort(dist[locals_].min(axis=1, initial=np.inf))]:
             if mapping[spk] != UNMAPPED:
