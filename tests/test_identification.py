@@ -41,3 +41,26 @@ def test_speaker_shares_count_confident_windows():
     assert ident.speaker_shares(["a", "b", "c"], 0.65) == [("a", 1, 0.25), ("b", 1, 0.25),
                                                            (UNKNOWN, 2, 0.5)]
     assert ident.speaker_shares(["a", "b", "c"], 0.95) == [(UNKNOWN, 4, 1.0)]
+
+
+def _ident(windows, best="a", confidence=0.9):
+    windows = np.asarray(windows, dtype=float)
+    return Identification(path=Path("x.wav"), speaker=UNKNOWN, best=best, confidence=confidence,
+                          proba=windows.mean(axis=0), window_proba=windows)
+
+
+def test_windows_that_verify_against_others_withhold_the_name():
+    # half of the confident windows verify against b: two people, not a
+    mixed = _ident([[0.9, 0.1], [0.95, 0.0], [0.1, 0.9], [0.0, 0.85], [0.5, 0.4]])
+    assert mixed.agreement(["a", "b"], 0.8) == pytest.approx(0.5)
+    assert mixed.decision(["a", "b"], 0.8) == UNKNOWN
+    # one contradicting window in ten: the windows agree
+    mostly = _ident([[0.9, 0.1]] * 9 + [[0.1, 0.9]])
+    assert mostly.agreement(["a", "b"], 0.8) == pytest.approx(0.9)
+    assert mostly.decision(["a", "b"], 0.8) == "a"
+    # no window verifies against anyone: nothing contradicts the whole file
+    quiet = _ident([[0.5, 0.4], [0.6, 0.1]])
+    assert quiet.agreement(["a", "b"], 0.8) == 1.0
+    assert quiet.decision(["a", "b"], 0.8) == "a"
+    assert quiet.decision(["a", "b"], 0.95) == UNKNOWN       # below the threshold
+

@@ -93,12 +93,12 @@ def evaluate(results: list[Identification], truths: list[str], speakers: list[st
     EvalReport
         Its ``files`` hold one dict per result: ``path``, ``sha256``, ``truth``, ``known``
         (truth is a model speaker), ``best``, ``confidence``, ``speaker`` (the decision at
-        the threshold) and ``scores`` (confidence in every model speaker).
+        the threshold, :meth:`Identification.decision`) and ``scores`` (confidence in every model speaker).
     """
     known_set = set(speakers)
     files = [{"path": r.path, "sha256": r.sha256, "truth": t, "known": t in known_set,
               "best": r.best, "confidence": r.confidence,
-              "speaker": r.best if r.confidence >= threshold else UNKNOWN,
+              "speaker": r.decision(speakers, threshold),
               "scores": {s: round(float(p), 4) for s, p in zip(speakers, r.proba)}}
              for r, t in zip(results, truths)]
     units = sample(files, speakers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,10 @@ from .extraction import CacheConfig, FeatureExtractor, FileFeatures, extract_man
 from .persistence import SpeakerModel
 
 UNKNOWN = "unknown"
+#: A file is named only when at least this share of its windows that verify against someone
+#: verify against its best match (the share a diarized cluster's turns need,
+#: ``speaker_naming.MIN_AGREEMENT``): a recording of several people is not one of them.
+MIN_WINDOW_AGREEMENT = 0.8
 
 
 @dataclass(frozen=True)
@@ -25,12 +29,30 @@ class Identification:
     """
 
     path: Path
-    speaker: str                 # best speaker, or "unknown" below the threshold
+    speaker: str                 # best speaker, or "unknown" (see :meth:`decision`)
     best: str                    # best speaker whatever the threshold
     confidence: float            # confidence in ``best``
     proba: np.ndarray            # (n_speakers,) file-level confidences
     window_proba: np.ndarray     # (n_windows, n_speakers)
     sha256: str = ""             # content hash of the file
+
+    def agreement(self, speakers: list[str], threshold: float) -> float:
+        """Share of the windows that reach ``threshold`` for someone whose best match is
+        ``best`` (1.0 when no window reaches it: short windows that verify against nobody
+        neither confirm nor contradict the whole file)."""
+        confident = self.window_proba.max(axis=1) >= threshold
+        if not confident.any():
+            return 1.0
+        votes = self.window_proba[confident].argmax(axis=1)
+        return float(np.mean(votes == speakers.index(self.best)))
+
+    def decision(self, speakers: list[str], threshold: float) -> str:
+        """``best`` when its confidence reaches ``threshold`` and the windows agree
+        (:data:`MIN_WINDOW_AGREEMENT`), otherwise ``"unknown"``."""
+        if self.confidence < threshold or \
+                self.agreement(speakers, threshold) < MIN_WINDOW_AGREEMENT:
+            return UNKNOWN
+        return self.best
 
     def speaker_shares(self, speakers: list[str], threshold: float) -> list[tuple[str, int, float]]:
         """Speakers heard in the recording, most windows first, then the unknown share.
@@ -131,7 +153,7 @@ def _decide(model: SpeakerModel, path: Path, feats: FileFeatures,
     proba, window_proba = speaker_confidences(model, feats.clean)
     best = int(np.argmax(proba))
     confidence = float(proba[best])
-    name = model.speakers[best]
-    return Identification(path=path, speaker=name if confidence >= threshold else UNKNOWN,
-                          best=name, confidence=confidence, proba=proba,
-                          window_proba=window_proba, sha256=feats.sha256)
+    result = Identification(path=path, speaker=UNKNOWN, best=model.speakers[best],
+                            confidence=confidence, proba=proba, window_proba=window_proba,
+                            sha256=feats.sha256)
+    return replace(result, speaker=result.decision(model.speakers, threshold))

@@ -118,8 +118,10 @@ def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_
              no_cache_wav, jobs, scheduler):
     """Say who speaks in each FILE (or "unknown").
 
-    Prints one line per file: the file, the speaker (or "unknown" when the best match's
-    confidence is below --threshold) and that best match's confidence.
+    Prints one line per file: the file, the speaker and that best match's confidence. The
+    speaker is "unknown" when the confidence is below --threshold, or when fewer than 80% of
+    the file's windows that reach it agree on the best match (several people speak: see
+    --list, or use `streamz diarize --identify`).
 
     \b
     Example:
@@ -137,7 +139,8 @@ def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_
     rows = []
     for r in results:
         row = {"file": shown(r.path), "speaker": r.speaker, "best": r.best,
-               "confidence": round(r.confidence, 4)}
+               "confidence": round(r.confidence, 4),
+               "agreement": round(r.agreement(model.speakers, threshold), 4)}
         if as_list:
             row["speakers"] = [{"speaker": s, "windows": n, "share": round(share, 4)}
                                for s, n, share in r.speaker_shares(model.speakers, threshold)]
@@ -156,6 +159,9 @@ def _shares_text(row: dict, threshold: float, confidence: float) -> str:
     from ..identification import UNKNOWN
 
     below = "" if confidence >= threshold else f", below --threshold {threshold}"
+    if not below and row["speaker"] == UNKNOWN:
+        below = (f", but only {row['agreement']:.0%} of the windows that reach {threshold} "
+                 "agree: more than one speaker?")
     lines = [f"  best match: {row['best']}, confidence {row['confidence']:.3f}{below}"]
     windows = sum(s["windows"] for s in row["speakers"])
     for s in row["speakers"]:
