@@ -99,6 +99,26 @@ def test_incremental_runs_keep_old_speakers(corpus, cache, kind):
         assert identify_file(model, corpus / f"{name}.wav", threshold=0.0).best == name[:-1]
 
 
+@pytest.mark.parametrize("kind", ["embedding", "mfcc"])
+def test_new_speakers_retrain_from_memory_known_ones_update(corpus, cache, kind):
+    cfg = TrainConfig(**FAST)
+    train(write_list(corpus / "a.txt", KNOWN), corpus / "m.npz", cfg, cache=cache,
+          feature_config=FeatureConfig(kind=kind))
+    # a run with a new voice trains the network again on every remembered window (the
+    # memory holds all of them here, below its bound), as one run on all files would
+    train(write_list(corpus / "b.txt", ["carol0.wav,carol", "carol1.wav,carol"]),
+          corpus / "m.npz", cfg, cache=cache)
+    model = load_model(corpus / "m.npz")
+    clf = model.classifier
+    assert len(clf.loss_curve_) == cfg.epochs
+    assert clf.n_samples_seen_ == cfg.epochs * len(model.memory_y)
+    assert set(model.memory_y.tolist()) == {"alice", "bob", "carol"}
+    # a run on known voices only goes on from there
+    train(write_list(corpus / "c.txt", ["alice2.wav,alice"]), corpus / "m.npz", cfg, cache=cache)
+    assert len(load_model(corpus / "m.npz").classifier.loss_curve_) == \
+        cfg.epochs + cfg.update_epochs
+
+
 def test_replay_memory_bounded_per_speaker(corpus, cache):
     lst = write_list(corpus / "train.txt", KNOWN)
     train(lst, corpus / "m.npz", TrainConfig(memory_per_speaker=3, **FAST), cache=cache)

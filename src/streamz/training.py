@@ -39,7 +39,7 @@ class TrainConfig:
     update_epochs: int = 5          # epochs per file learned by a later run (with replay memory)
     hidden_sizes: tuple = (256,)    # classifier hidden layers
     seed: int = 0                   # initialisation, shuffling, dropout and augmentation
-    memory_per_speaker: int = 400   # replayed windows kept per speaker
+    memory_per_speaker: int = 1000  # replayed windows kept per speaker
     retrain: bool = False           # forget the saved model and learn the whole list again
     lock_timeout: float = 0.0       # seconds to wait for another run holding the model
 
@@ -316,8 +316,9 @@ class _Trainer:
         y = np.concatenate([np.full(len(w), e.label) for (e, _), w in zip(items, windows)])
         if not self.model.speakers:
             self._first_fit(X, y)
+        elif set(y.tolist()) - set(self.model.speakers):
+            self._refit(X, y)
         else:
-            self.clf.add_classes(np.unique(y))
             # update_epochs per new file, as when files arrive one by one, up to a first fit
             self._update(X, y, min(self.cfg.epochs, self.cfg.update_epochs * len(items)))
         for entry, feats in items:
@@ -338,8 +339,9 @@ class _Trainer:
         is_new = confidence < threshold and len(self.model.speakers) < self.cfg.max_speakers
         label = _next_label(self.model.speakers) if is_new else self.model.speakers[best]
         if is_new:
-            self.clf.add_classes([label])
-        self._update(X, np.full(len(X), label), self.cfg.update_epochs)
+            self._refit(X, np.full(len(X), label))
+        else:
+            self._update(X, np.full(len(X), label), self.cfg.update_epochs)
         self._remember(feats, label)
         return label, confidence, is_new
 
@@ -351,6 +353,17 @@ class _Trainer:
             self.hook("training", completed=epoch, total=self.cfg.epochs)
             self.clf.partial_fit(X, y, classes=classes)
         self.hook("training", completed=self.cfg.epochs, total=self.cfg.epochs)
+
+    def _refit(self, X, y) -> None:
+        """New speakers: train the network again, from its initial weights, on the new
+        windows and the replay memory of the speakers learned so far, as one run on all the
+        files would. Widening the trained network instead left its hidden layer, the MFCC
+        scorer's space, shaped by the first speakers (benchmarks/RESULTS.md)."""
+        self.clf = self.model.classifier = SpeakerClassifier(**self.clf.get_params())
+        if len(self.model.memory_y):
+            X = np.concatenate([X, self.model.memory_X])
+            y = np.concatenate([y, self.model.memory_y])
+        self._first_fit(X, y)
 
     def _update(self, X, y, epochs: int) -> None:
         if len(self.model.memory_y):
