@@ -7,7 +7,8 @@ Usage: python benchmarks/identify_conversations.py [--corpus ../shared/data/dev-
 Enrols the known speakers of the ID set (id/train_files.txt, CAM++ front end), diarizes each
 conversation of diar/ with `diarize --identify` semantics, and prints per file: the share of
 known speakers' speech attributed to their own name, the share of unknown speakers' speech
-given a known name (should be 0), and the speakers named; then totals of the odd- and
+given a known name (should be 0), the share of known speakers' speech given another
+enrolled speaker's name, and the speakers named; then totals of the odd- and
 even-numbered conversations separately (dev-wide: tune on the odd, report on the even).
 With --diarization-cache, each file's unnamed diarization is kept there as RTTM and reused,
 so that naming rules can be compared without diarizing again.
@@ -67,12 +68,13 @@ def main():
     config = DiarizationConfig(segmentation=SegmentationConfig(FAST_SEGMENTATION_STEP_SECONDS)
                                if args.fast else SegmentationConfig())
     diar = args.corpus / "diar"
-    totals = {"known": 0.0, "right": 0.0, "unknown": 0.0, "misnamed": 0.0,
+    totals = {"known": 0.0, "right": 0.0, "wrong": 0.0, "unknown": 0.0, "misnamed": 0.0,
               "unknown_speakers": 0, "unknown_named": 0}
     halves = {"odd": dict(totals), "even": dict(totals)}
-    print("| file | known speech s | right name | unknown speech s | given a known name | "
-          "unknown speakers mostly named | named (cluster -> name, confidence) | seconds |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| file | known speech s | right name | another's name | unknown speech s | "
+          "given a known name | unknown speakers mostly named | "
+          "named (cluster -> name, confidence) | seconds |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in (diar / "files.txt").read_text().split():
         path = diar / name
         uri = Path(name).stem
@@ -95,7 +97,7 @@ def main():
             uem[int(round(start / STEP)):int(round(end / STEP))] = True
         ref = frames(read_rttm(diar / f"{uri}.rttm")[uri], n)
         hyp = frames(named, n)
-        row = {"known": 0.0, "right": 0.0, "unknown": 0.0, "misnamed": 0.0,
+        row = {"known": 0.0, "right": 0.0, "wrong": 0.0, "unknown": 0.0, "misnamed": 0.0,
                "unknown_speakers": 0, "unknown_named": 0}
         # frames where a known name is given while that speaker is not talking
         wrong_name = np.zeros(n, bool)
@@ -107,6 +109,9 @@ def main():
             if speaker in known:
                 row["known"] += track.sum() * STEP
                 row["right"] += (track & hyp.get(speaker, np.zeros(n, bool))).sum() * STEP
+                # given another enrolled speaker's name while that one is silent
+                others = wrong_name & ~hyp.get(speaker, np.zeros(n, bool))
+                row["wrong"] += (track & others).sum() * STEP
             else:
                 row["unknown"] += track.sum() * STEP
                 row["misnamed"] += (track & wrong_name).sum() * STEP
@@ -126,13 +131,13 @@ def main():
         named_text = ", ".join(f"{m.label}({truth.get(m.label, '?')})->{m.name or '-'} "
                                f"{m.confidence:.2f}" for m in matches)
         print(f"| {uri} | {row['known']:.1f} | {row['right'] / max(row['known'], 1e-9):.3f} | "
-              f"{row['unknown']:.1f} | {row['misnamed'] / max(row['unknown'], 1e-9):.3f} | "
+              f"{row['wrong'] / max(row['known'], 1e-9):.3f} | {row['unknown']:.1f} | {row['misnamed'] / max(row['unknown'], 1e-9):.3f} | "
               f"{row['unknown_named']} of {row['unknown_speakers']} | "
               f"{named_text} | {elapsed:.1f} |", flush=True)
     for name, t in (("odd-numbered", halves["odd"]), ("even-numbered", halves["even"]),
                     ("TOTAL", totals)):
         print(f"| {name} | {t['known']:.1f} | {t['right'] / max(t['known'], 1e-9):.3f} | "
-              f"{t['unknown']:.1f} | {t['misnamed'] / max(t['unknown'], 1e-9):.3f} | "
+              f"{t['wrong'] / max(t['known'], 1e-9):.3f} | {t['unknown']:.1f} | {t['misnamed'] / max(t['unknown'], 1e-9):.3f} | "
               f"{t['unknown_named']} of {t['unknown_speakers']} | | |")
 
 
