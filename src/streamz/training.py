@@ -360,17 +360,19 @@ class _Trainer:
         files would. Widening the trained network instead left its hidden layer, the MFCC
         scorer's space, shaped by the first speakers (benchmarks/RESULTS.md)."""
         self.clf = self.model.classifier = SpeakerClassifier(**self.clf.get_params())
-        if len(self.model.memory_y):
-            X = np.concatenate([X, self.model.memory_X])
-            y = np.concatenate([y, self.model.memory_y])
-        self._first_fit(X, y)
+        self._first_fit(*self._with_memory(X, y))
 
     def _update(self, X, y, epochs: int) -> None:
-        if len(self.model.memory_y):
-            X = np.concatenate([X, self.model.memory_X])
-            y = np.concatenate([y, self.model.memory_y])
+        X, y = self._with_memory(X, y)
         for _ in range(epochs):
             self.clf.partial_fit(X, y)
+
+    def _with_memory(self, X, y):
+        """New windows and labels followed by the replay memory's."""
+        if not len(self.model.memory_y):
+            return X, y
+        return (np.concatenate([X, self.model.memory_X]),
+                np.concatenate([y, self.model.memory_y]))
 
     def _remember_windows(self, feats: FileFeatures, label: str) -> None:
         """MFCC: keep a sample of the file's clean and degraded windows for the scorer."""
