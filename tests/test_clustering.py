@@ -148,6 +148,26 @@ def test_spectral_one_group_is_one_speaker(rng):
     assert count.speakers == 1 and np.all(labels == 0)
 
 
+def test_far_neighbours_keep_a_long_turn_with_its_speaker(rng):
+    """Two voices in short turns, and one 10 s turn of the first voice whose points (as
+    consecutive chunks' are) are much closer to each other than to that voice's others:
+    with near neighbours only it is a group of its own; its far neighbours (10 s or more
+    away, so outside the turn) join it to its voice."""
+    a, drift = np.eye(16)[[0, 2]]
+    short = np.repeat([0, 1], 40)
+    rng.shuffle(short)
+    turn = l2_normalize(np.repeat((a + 0.9 * drift)[None], 10, axis=0)
+                        + 0.03 * rng.standard_normal((10, 16)))
+    x = np.vstack([l2_normalize(np.eye(16)[short] + 0.25 * rng.standard_normal((80, 16))),
+                   turn])
+    times = np.arange(len(x), dtype=float)            # one point per 1 s chunk
+    truth = np.concatenate([short, np.zeros(10, int)])
+    assert spectral(x, neighbours=8)[1].speakers == 3
+    labels, count = spectral(x, neighbours=8, times=times, far_neighbours=4)
+    assert count.speakers == 2 and _same_partition(labels, truth)
+    assert spectral(x, neighbours=8, far_neighbours=4)[1].speakers == 3   # no times: off
+
+
 def test_spectral_count_within_bounds(rng):
     truth = np.repeat(np.arange(4), 20)
     x = l2_normalize(np.eye(16)[truth] + 0.15 * rng.standard_normal((80, 16)))
@@ -163,6 +183,8 @@ def test_bad_method_rejected():
     from streamz.errors import ConfigError
     with pytest.raises(ConfigError, match="spectral, vbx"):
         ClusteringConfig(method="cannot_link")
+    with pytest.raises(ConfigError, match="far_neighbour_share"):
+        ClusteringConfig(far_neighbour_share=1.5)
 
 
 def test_long_recordings_cluster_a_bounded_subsample(rng, monkeypatch):

@@ -13,7 +13,7 @@ from scipy.sparse.linalg import eigsh
 from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans
 
-from .config import ClusteringConfig
+from .config import SEGMENTATION_WINDOW_SECONDS, ClusteringConfig
 from .plda import Plda, estimate_plda
 from .reconstruct import INACTIVE
 from .vbx import ahc, cluster_vbx, l2_normalize
@@ -88,11 +88,14 @@ def _kmeans_centroids(train: np.ndarray, k: int, n_init: int = 3) -> np.ndarray:
 
 
 def spectral(x: np.ndarray, *, neighbours: int, min_k: int = 1, max_k: int = MAX_AUTO_SPEAKERS,
-             num: int | None = None) -> tuple[np.ndarray, SpeakerCount]:
+             num: int | None = None, times: np.ndarray | None = None,
+             far_neighbours: int = 0) -> tuple[np.ndarray, SpeakerCount]:
     """Spectral clustering of unit vectors with the speaker count from the largest eigengap.
 
     The affinity keeps, for every vector, its cosine similarity to its ``neighbours`` most
-    similar vectors (0 elsewhere), made symmetric. The number of clusters is where the
+    similar vectors (0 elsewhere), and with ``times`` also to its ``far_neighbours`` most
+    similar vectors among those at least ``FAR_SECONDS`` away (one that is both counts
+    twice), made symmetric. The number of clusters is where the
     eigenvalues of its (unnormalised) graph Laplacian jump the most: ``k`` loosely connected
     groups give ``k`` eigenvalues near 0. The partition is k-means on the first ``k``
     eigenvectors. No distance threshold is involved: the count comes from the structure of
@@ -109,6 +112,13 @@ def spectral(x: np.ndarray, *, neighbours: int, min_k: int = 1, max_k: int = MAX
         bounds ask) outside ``[min_k, max_k]`` is moved to the nearest bound.
     num : int, optional
         Use this count instead of the eigengap.
+    times : ndarray of shape (n,), optional
+        Seconds at which each vector was taken (e.g. its chunk's start).
+    far_neighbours : int
+        Neighbours kept per vector among those ``FAR_SECONDS`` or more away (needs
+        ``times``). Vectors of consecutive chunks hear much of the same audio, so the nearest
+        neighbours of a long single-speaker turn all lie inside it and the turn would form a
+        group, and count as a speaker, of its own.
 
     Returns
     -------
@@ -118,7 +128,8 @@ def spectral(x: np.ndarray, *, neighbours: int, min_k: int = 1, max_k: int = MAX
     n = len(x)
     search = max(MAX_AUTO_SPEAKERS, min_k, max_k)
     top = int(min(n - 1, max(search, num or 1)))
-    values, vectors = _smallest_eigenpairs(_knn_laplacian(x, neighbours), top + 1)
+    laplacian = _knn_laplacian(x, neighbours, times=times, far_neighbours=far_neighbours)
+    values, vectors = _smallest_eigenpairs(laplacian, top + 1)
     gaps = np.diff(values)                  # gaps[k - 1]: between eigenvalues k - 1 and k
     order = np.argsort(-gaps[: max(1, min(search, top))])
     if num is not None:
@@ -139,22 +150,38 @@ def spectral(x: np.ndarray, *, neighbours: int, min_k: int = 1, max_k: int = MAX
 
 #: Rows of the similarity matrix computed at a time (bounded memory for long recordings).
 _ROW_BLOCK = 512
+#: Far neighbours (see :func:`spectral`) are this far apart at least: chunks this far apart
+#: share no audio.
+FAR_SECONDS = SEGMENTATION_WINDOW_SECONDS
 #: Below this many vectors the Laplacian is decomposed densely; above, sparse shift-invert.
 _DENSE_LIMIT = 600
 
 
-def _knn_laplacian(x: np.ndarray, neighbours: int):
-    """Sparse graph Laplacian ``D - W`` of the symmetrised k-nearest-neighbour cosine graph."""
+def _knn_laplacian(x: np.ndarray, neighbours: int, *, times: np.ndarray | None = None,
+                   far_neighbours: int = 0):
+    """Sparse graph Laplacian ``D - W`` of the symmetrised k-nearest-neighbour cosine graph
+    (plus the far neighbours of :func:`spectral`)."""
     n = len(x)
     p = int(np.clip(neighbours, 1, n - 1))
+    far = int(np.clip(far_neighbours, 0, n - 1)) if times is not None else 0
     rows, cols, weights = [], [], []
     for start in range(0, n, _ROW_BLOCK):
         block = x[start: start + _ROW_BLOCK] @ x.T                    # (block, n)
-        block[np.arange(len(block)), np.arange(start, start + len(block))] = -np.inf
-        top = np.argpartition(block, n - p, axis=1)[:, n - p:]        # (block, p)
-        rows.append(np.repeat(np.arange(start, start + len(block)), p))
-        cols.append(top.ravel())
-        weights.append(np.maximum(np.take_along_axis(block, top, axis=1).ravel(), 0.0))
+        mine = np.arange(start, start + len(block))
+        block[np.arange(len(block)), mine] = -np.inf
+        counts = [p]
+        if far:
+            counts.append(far)
+        for count in counts:
+            top = np.argpartition(block, n - count, axis=1)[:, n - count:]    # (block, count)
+            similarity = np.take_along_axis(block, top, axis=1)
+            kept = np.isfinite(similarity)          # fewer far candidates than asked: skip
+            rows.append(np.repeat(mine, count)[kept.ravel()])
+            cols.append(top[kept])
+            weights.append(np.maximum(similarity[kept], 0.0))
+            # then only vectors FAR_SECONDS or more away are candidates
+            if far:
+                block[np.abs(times[mine, None] - times[None, :]) < FAR_SECONDS] = -np.inf
     w = sparse.csr_matrix((np.concatenate(weights), (np.concatenate(rows),
                                                      np.concatenate(cols))), shape=(n, n))
     w = 0.5 * (w + w.T)
@@ -188,7 +215,9 @@ def _spectral_centroids(embeddings, central, mask, cfg: ClusteringConfig, step_s
     x = l2_normalize(source.reshape(-1, source.shape[-1])[index].astype(np.float64))
     neighbours = max(1, int(round(cfg.neighbour_seconds / step_seconds)))
     max_k = int(hi) if np.isfinite(hi) else MAX_AUTO_SPEAKERS
-    labels, count = spectral(x, neighbours=neighbours, min_k=lo, max_k=max_k, num=num)
+    labels, count = spectral(x, neighbours=neighbours, min_k=lo, max_k=max_k, num=num,
+                             times=(index // mask.shape[1]) * step_seconds,
+                             far_neighbours=int(round(cfg.far_neighbour_share * neighbours)))
     flat = embeddings.reshape(-1, embeddings.shape[-1]).astype(np.float64)
     whole = mask.reshape(-1)[index]
     centroids = []

@@ -80,6 +80,10 @@ class ClusteringConfig:
     #: odd-numbered conversations: 5 s scored best there at the 1 s step, but 4 s (2
     #: neighbours) falls apart at the 2 s step; from 8 s up every set is flat (RESULTS.md)
     neighbour_seconds: float = 8.0
+    #: spectral: each embedding also keeps this share of that many neighbours among the
+    #: embeddings of chunks that share no audio with its own (10 s or more away), so that a
+    #: long turn does not form a speaker of its own (RESULTS.md: "Long turns"); 0 turns it off
+    far_neighbour_share: float = 0.5
     ahc_threshold: float = 0.6      # vbx: centroid-linkage threshold on length-normalised embeddings
     vbx: VbxConfig = field(default_factory=VbxConfig)
     num_speakers: int | None = None
@@ -96,6 +100,9 @@ class ClusteringConfig:
                               f", got {self.method!r}")
         if self.neighbour_seconds <= 0:
             raise ConfigError(f"neighbour_seconds must be > 0, got {self.neighbour_seconds}")
+        if not 0 <= self.far_neighbour_share <= 1:
+            raise ConfigError(f"far_neighbour_share must be in [0, 1], got "
+                              f"{self.far_neighbour_share}")
         if self.plda_method not in ("lda", "isotropic"):
             raise ConfigError(f"plda_method must be one of [lda, isotropic], got "
                               f"{self.plda_method!r}")
