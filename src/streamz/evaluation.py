@@ -93,7 +93,8 @@ def evaluate(results: list[Identification], truths: list[str], speakers: list[st
     EvalReport
         Its ``files`` hold one dict per result: ``path``, ``sha256``, ``truth``, ``known``
         (truth is a model speaker), ``best``, ``confidence``, ``speaker`` (the decision at
-        the threshold, :meth:`Identification.decision`) and ``scores`` (confidence in every model speaker).
+        the threshold, :meth:`Identification.decision`) and ``scores`` (confidence in every
+        model speaker).
     """
     known_set = set(speakers)
     files = [{"path": r.path, "sha256": r.sha256, "truth": t, "known": t in known_set,

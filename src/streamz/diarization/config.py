@@ -82,7 +82,8 @@ class ClusteringConfig:
     neighbour_seconds: float = 8.0
     #: spectral: each embedding also keeps this share of that many neighbours among the
     #: embeddings of chunks that share no audio with its own (10 s or more away), so that a
-    #: long turn does not form a speaker of its own (RESULTS.md: "Long turns"); 0 turns it off
+    #: long turn does not form a speaker of its own (RESULTS.md, "far neighbours for long
+    #: turns"); 0 turns it off
     far_neighbour_share: float = 0.5
     ahc_threshold: float = 0.6      # vbx: centroid-linkage threshold on length-normalised embeddings
     vbx: VbxConfig = field(default_factory=VbxConfig)
