@@ -27,3 +27,24 @@ def test_identify_list_example(tmp_path, monkeypatch):
     result = invoke("identify", "meeting.flac", "--list", "-q")
     assert result.exit_code == 0, result.output
     assert result.stdout == shown_output("streamz identify meeting.flac --list")
+
+
+@pytest.mark.slow
+@pytest.mark.models
+def test_an_unlabelled_recording_of_several_speakers_is_not_learned(tmp_path, monkeypatch):
+    """The bundled meeting (alice, bob and carol) leans to bob as a whole; train must not
+    learn it as bob, nor write a label for it, and must say why."""
+    from streamz.persistence import load_model
+
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    monkeypatch.chdir(tmp_path / "examples")
+    assert invoke("-q", "train").exit_code == 0
+    before = load_model(Path("models/model.npz"))
+    lst = Path("train_files.txt")
+    lst.write_text(lst.read_text() + "meeting.flac\n")
+    result = invoke("-q", "train")
+    assert result.exit_code == 1
+    assert "meeting.flac" in result.stderr and "several known speakers" in result.stderr
+    assert lst.read_text().splitlines()[-1] == "meeting.flac"           # no label written
+    after = load_model(Path("models/model.npz"))
+    assert after.learned == before.learned and after.speakers == before.speakers

@@ -37,14 +37,8 @@ class Identification:
     sha256: str = ""             # content hash of the file
 
     def agreement(self, speakers: list[str], threshold: float) -> float:
-        """Share of the windows that reach ``threshold`` for someone whose best match is
-        ``best`` (1.0 when no window reaches it: short windows that verify against nobody
-        neither confirm nor contradict the whole file)."""
-        confident = self.window_proba.max(axis=1) >= threshold
-        if not confident.any():
-            return 1.0
-        votes = self.window_proba[confident].argmax(axis=1)
-        return float(np.mean(votes == speakers.index(self.best)))
+        """:func:`window_agreement` with ``best``."""
+        return window_agreement(self.window_proba, speakers.index(self.best), threshold)
 
     def decision(self, speakers: list[str], threshold: float) -> str:
         """``best`` when its confidence reaches ``threshold`` and the windows agree
@@ -72,6 +66,28 @@ class Identification:
         shares = [(speakers[i], int(counts[i]), counts[i] / total) for i in order if counts[i]]
         unsure = int(total - confident.sum())
         return shares + ([(UNKNOWN, unsure, unsure / total)] if unsure else [])
+
+
+def window_agreement(window_proba: np.ndarray, best: int, threshold: float) -> float:
+    """Share of the windows that reach ``threshold`` for someone whose best match is ``best``.
+
+    Parameters
+    ----------
+    window_proba : ndarray of shape (n_windows, n_speakers)
+    best : int
+        Index of the file's best match.
+    threshold : float
+
+    Returns
+    -------
+    float
+        1.0 when no window reaches ``threshold``: short windows that verify against nobody
+        neither confirm nor contradict the whole file.
+    """
+    confident = window_proba.max(axis=1) >= threshold
+    if not confident.any():
+        return 1.0
+    return float(np.mean(window_proba[confident].argmax(axis=1) == best))
 
 
 def speaker_confidences(model: SpeakerModel, windows: np.ndarray):

@@ -16,9 +16,9 @@ from ._fileio import file_lock
 from .batch import BatchConfig, without_path
 from .classifier import SpeakerClassifier
 from .config import FeatureConfig
-from .errors import AudioLoadError, ConfigError, StreamzError
+from .errors import AudioLoadError, ConfigError, FeatureError, StreamzError
 from .extraction import CacheConfig, FileFeatures, content_hash, extract_many
-from .identification import speaker_confidences
+from .identification import MIN_WINDOW_AGREEMENT, speaker_confidences, window_agreement
 from .open_set import unit_rows
 from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
 from .persistence import (FORMAT_VERSION, SpeakerModel, check_model_path, load_model,
@@ -155,7 +155,11 @@ def train(list_path: os.PathLike | str, model_path: os.PathLike | str, cfg: Trai
         unlabelled = [(e, f) for e, f in features if e.label is None]
         for i, (entry, feats) in enumerate(unlabelled):
             hook("enrolling", completed=i, total=len(unlabelled))
-            label, confidence, is_new = trainer.learn_unlabelled(feats)
+            try:
+                label, confidence, is_new = trainer.learn_unlabelled(feats, refuse_mixed=True)
+            except FeatureError as e:
+                report.failures.append((entry.path, str(e)))
+                continue
             report.learned.append((entry.path, label))
             report.assigned.append((entry.path, label, confidence, is_new))
             if is_new:
@@ -324,20 +328,33 @@ class _Trainer:
         for entry, feats in items:
             self._remember(feats, entry.label)
 
-    def learn_unlabelled(self, feats: FileFeatures) -> tuple[str, float, bool]:
+    def learn_unlabelled(self, feats: FileFeatures, *,
+                         refuse_mixed: bool = False) -> tuple[str, float, bool]:
+        """Match a file to a known speaker or make it a new one, and learn it.
+
+        With ``refuse_mixed``, a file matched to a known speaker whose windows do not agree
+        on that speaker (:data:`identification.MIN_WINDOW_AGREEMENT`) raises
+        :class:`FeatureError` before anything is learned: a recording of several people is
+        not one of them.
+        """
         X = _training_windows(feats)
         if not self.model.speakers:
             label = _next_label([])
             self._first_fit(X, np.full(len(X), label))
             self._remember(feats, label)
             return label, 0.0, True
-        proba, _ = speaker_confidences(self.model, feats.clean)
+        proba, window_proba = speaker_confidences(self.model, feats.clean)
         best = int(np.argmax(proba))
         confidence = float(proba[best])
         in_burn_in = len(self.model.learned) < self.burn_in
         threshold = (1 + self.cfg.threshold) / 2 if in_burn_in else self.cfg.threshold
         is_new = confidence < threshold and len(self.model.speakers) < self.cfg.max_speakers
         label = _next_label(self.model.speakers) if is_new else self.model.speakers[best]
+        agreement = window_agreement(window_proba, best, threshold)
+        if refuse_mixed and confidence >= threshold and agreement < MIN_WINDOW_AGREEMENT:
+            raise FeatureError(f"holds several known speakers: only {agreement:.0%} of its "
+                               f"windows that reach {threshold:g} agree on {label}; not "
+                               "learned (give it a label, or split it with `streamz diarize`)")
         if is_new:
             self._refit(X, np.full(len(X), label))
         else:
