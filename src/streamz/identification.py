@@ -41,12 +41,10 @@ class Identification:
         return window_agreement(self.window_proba, speakers.index(self.best), threshold)
 
     def decision(self, speakers: list[str], threshold: float) -> str:
-        """``best`` when its confidence reaches ``threshold`` and the windows agree
-        (:data:`MIN_WINDOW_AGREEMENT`), otherwise ``"unknown"``."""
-        if self.confidence < threshold or \
-                self.agreement(speakers, threshold) < MIN_WINDOW_AGREEMENT:
-            return UNKNOWN
-        return self.best
+        """``best`` when :func:`verified`, otherwise ``"unknown"``."""
+        named = verified(self.confidence, self.window_proba, speakers.index(self.best),
+                         threshold)
+        return self.best if named else UNKNOWN
 
     def speaker_shares(self, speakers: list[str], threshold: float) -> list[tuple[str, int, float]]:
         """Speakers heard in the recording, most windows first, then the unknown share.
@@ -88,6 +86,13 @@ def window_agreement(window_proba: np.ndarray, best: int, threshold: float) -> f
     if not confident.any():
         return 1.0
     return float(np.mean(window_proba[confident].argmax(axis=1) == best))
+
+
+def verified(confidence: float, window_proba: np.ndarray, best: int, threshold: float) -> bool:
+    """Whether a file is its best match's: the file's confidence reaches ``threshold`` and at
+    least :data:`MIN_WINDOW_AGREEMENT` of its windows agree (:func:`window_agreement`)."""
+    return confidence >= threshold and \
+        window_agreement(window_proba, best, threshold) >= MIN_WINDOW_AGREEMENT
 
 
 def speaker_confidences(model: SpeakerModel, windows: np.ndarray):

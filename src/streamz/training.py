@@ -18,7 +18,7 @@ from .classifier import SpeakerClassifier
 from .config import FeatureConfig
 from .errors import AudioLoadError, ConfigError, FeatureError, StreamzError
 from .extraction import CacheConfig, FileFeatures, content_hash, extract_many
-from .identification import MIN_WINDOW_AGREEMENT, speaker_confidences, window_agreement
+from .identification import speaker_confidences, verified, window_agreement
 from .open_set import unit_rows
 from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
 from .persistence import (FORMAT_VERSION, SpeakerModel, check_model_path, load_model,
@@ -333,7 +333,7 @@ class _Trainer:
         """Match a file to a known speaker or make it a new one, and learn it.
 
         With ``refuse_mixed``, a file matched to a known speaker whose windows do not agree
-        on that speaker (:data:`identification.MIN_WINDOW_AGREEMENT`) raises
+        on that speaker (:func:`identification.verified`) raises
         :class:`FeatureError` before anything is learned: a recording of several people is
         not one of them.
         """
@@ -350,8 +350,9 @@ class _Trainer:
         threshold = (1 + self.cfg.threshold) / 2 if in_burn_in else self.cfg.threshold
         is_new = confidence < threshold and len(self.model.speakers) < self.cfg.max_speakers
         label = _next_label(self.model.speakers) if is_new else self.model.speakers[best]
-        agreement = window_agreement(window_proba, best, threshold)
-        if refuse_mixed and confidence >= threshold and agreement < MIN_WINDOW_AGREEMENT:
+        if refuse_mixed and confidence >= threshold and \
+                not verified(confidence, window_proba, best, threshold):
+            agreement = window_agreement(window_proba, best, threshold)
             raise FeatureError(f"holds several known speakers: only {agreement:.0%} of its "
                                f"windows that reach {threshold:g} agree on {label}; not "
                                "learned (give it a label, or split it with `streamz diarize`)")

@@ -165,23 +165,24 @@ def _knn_laplacian(x: np.ndarray, neighbours: int, *, times: np.ndarray | None =
     p = int(np.clip(neighbours, 1, n - 1))
     far = int(np.clip(far_neighbours, 0, n - 1)) if times is not None else 0
     rows, cols, weights = [], [], []
+
+    def link(block, mine, count):
+        """Edges from each row of ``block`` to its ``count`` most similar candidates."""
+        top = np.argpartition(block, n - count, axis=1)[:, n - count:]        # (block, count)
+        similarity = np.take_along_axis(block, top, axis=1)
+        kept = np.isfinite(similarity)              # fewer far candidates than asked: skip
+        rows.append(np.repeat(mine, count)[kept.ravel()])
+        cols.append(top[kept])
+        weights.append(np.maximum(similarity[kept], 0.0))
+
     for start in range(0, n, _ROW_BLOCK):
         block = x[start: start + _ROW_BLOCK] @ x.T                    # (block, n)
         mine = np.arange(start, start + len(block))
         block[np.arange(len(block)), mine] = -np.inf
-        counts = [p]
-        if far:
-            counts.append(far)
-        for count in counts:
-            top = np.argpartition(block, n - count, axis=1)[:, n - count:]    # (block, count)
-            similarity = np.take_along_axis(block, top, axis=1)
-            kept = np.isfinite(similarity)          # fewer far candidates than asked: skip
-            rows.append(np.repeat(mine, count)[kept.ravel()])
-            cols.append(top[kept])
-            weights.append(np.maximum(similarity[kept], 0.0))
-            # then only vectors FAR_SECONDS or more away are candidates
-            if far:
-                block[np.abs(times[mine, None] - times[None, :]) < FAR_SECONDS] = -np.inf
+        link(block, mine, p)
+        if far:         # then only vectors FAR_SECONDS or more away are candidates
+            block[np.abs(times[mine, None] - times[None, :]) < FAR_SECONDS] = -np.inf
+            link(block, mine, far)
     w = sparse.csr_matrix((np.concatenate(weights), (np.concatenate(rows),
                                                      np.concatenate(cols))), shape=(n, n))
     w = 0.5 * (w + w.T)
