@@ -64,3 +64,14 @@ def test_windows_that_verify_against_others_withhold_the_name():
     assert quiet.decision(["a", "b"], 0.8) == "a"
     assert quiet.decision(["a", "b"], 0.95) == UNKNOWN       # below the threshold
 
+
+
+def test_mfcc_windows_are_scored_in_spans_of_about_one_and_a_half_seconds():
+    from streamz.config import FeatureConfig
+    from streamz.identification import _span_means, _windows_per_span
+
+    assert _windows_per_span(FeatureConfig(kind="embedding")) == 1   # a CAM++ window is one
+    assert _windows_per_span(FeatureConfig(kind="mfcc")) == 50       # 50 windows of 30 ms
+    rows = np.arange(10.0)[:, None]
+    np.testing.assert_array_equal(_span_means(rows, 3), [[1.5], [5.0], [8.0]])
+    assert _span_means(rows, 10) is rows

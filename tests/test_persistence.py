@@ -23,6 +23,11 @@ def test_save_load_predicts_identically(tmp_path, model):
     assert np.array_equal(loaded.classifier.predict_proba(X), m.classifier.predict_proba(X))
     assert loaded.speakers == ["alice", "bob"] and loaded.learned == m.learned
     assert loaded.history == [{"files": 2}] and loaded.feature_config == m.feature_config
+    # the replay memory is stored at half precision and comes back as float32
+    assert np.load(path)["memory_X"].dtype == np.float16
+    assert loaded.memory_X.dtype == np.float32
+    np.testing.assert_allclose(loaded.memory_X, m.memory_X, rtol=1e-3, atol=1e-3)
+    assert loaded.memory_y.tolist() == m.memory_y.tolist()
     # training can continue after loading
     loaded.classifier.partial_fit(X, np.repeat(["alice", "bob"], 20))
 

@@ -48,3 +48,21 @@ def test_an_unlabelled_recording_of_several_speakers_is_not_learned(tmp_path, mo
     assert lst.read_text().splitlines()[-1] == "meeting.flac"           # no label written
     after = load_model(Path("models/model.npz"))
     assert after.learned == before.learned and after.speakers == before.speakers
+
+
+@pytest.mark.slow
+def test_mfcc_model_names_the_examples_and_not_the_meeting(tmp_path, monkeypatch):
+    """30 ms MFCC windows alone never verify against anyone; scored in 1.5 s spans they
+    still show that the bundled meeting holds several people."""
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    monkeypatch.chdir(tmp_path / "examples")
+    assert invoke("-q", "train", "--features", "mfcc", "--model", "mfcc.npz").exit_code == 0
+    result = invoke("-q", "identify", "test/alice.flac", "test/bob.flac", "test/carol.flac",
+                    "meeting.flac", "--model", "mfcc.npz")
+    assert result.exit_code == 0, result.output
+    names = [line.split("\t")[:2] for line in result.stdout.splitlines()]
+    assert names == [["test/alice.flac", "alice"], ["test/bob.flac", "bob"],
+                     ["test/carol.flac", "carol"], ["meeting.flac", "unknown"]]
+    listed = invoke("-q", "identify", "meeting.flac", "--list", "--model", "mfcc.npz").stdout
+    assert "more than one speaker?" in listed
+    assert sum(name in listed for name in ("alice", "bob", "carol")) >= 2

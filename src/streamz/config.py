@@ -33,8 +33,8 @@ class FeatureConfig:
     n_mfcc: int = 20                 # cepstral coefficients kept (deltas triple this)
     fmin: float = 100.0              # lowest mel edge, Hz
     fmax: float = 3_800.0            # highest mel edge, Hz: telephone band, shared by every channel
-    window_frames: int = 50          # frames pooled into one window (0.5 s)
-    window_hop_frames: int = 10      # step between windows (0.1 s)
+    window_frames: int = 3           # frames pooled into one window (30 ms; benchmarks/RESULTS.md)
+    window_hop_frames: int = 3       # step between windows (30 ms)
     min_rms_db: float = -55.0        # frames quieter than this below full scale are dropped
 
     def __post_init__(self):

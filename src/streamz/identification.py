@@ -17,6 +17,11 @@ UNKNOWN = "unknown"
 #: verify against its best match (the share a diarized cluster's turns need,
 #: ``speaker_naming.MIN_AGREEMENT``): a recording of several people is not one of them.
 MIN_WINDOW_AGREEMENT = 0.8
+#: Seconds of speech scored together as one window of a file (the per-window speaker list,
+#: the agreement rule): the length of a CAM++ window. MFCC windows (30 ms) are averaged over
+#: runs of consecutive windows this long first; alone they seldom reach any threshold, and
+#: a file none of whose windows verifies against anyone cannot be found to be several people.
+SPAN_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -96,30 +101,46 @@ def verified(confidence: float, window_proba: np.ndarray, best: int, threshold: 
 
 
 def speaker_confidences(model: SpeakerModel, windows: np.ndarray):
-    """Per-speaker confidences of a file's windows.
+    """Per-speaker confidences of a file and of its spans of about :data:`SPAN_SECONDS`.
 
     Both front ends go through the model's open-set scorer (:meth:`SpeakerModel.scorer`):
     CAM++ window embeddings, or the MFCC classifier's last-hidden-layer embeddings. The file
-    is scored by the mean of its window embeddings. An MFCC model saved before format 3
-    (no per-file windows) falls back to its softmax probabilities.
+    is scored by the mean of its window embeddings, a span by the mean of its windows' (a
+    CAM++ window is a span of its own). An MFCC model saved before format 3 (no per-file
+    windows) falls back to its softmax probabilities, averaged the same way.
 
     Parameters
     ----------
     model : SpeakerModel
     windows : ndarray of shape (n_windows, n_features)
+        In time order.
 
     Returns
     -------
     file_conf : ndarray of shape (n_speakers,)
-    window_conf : ndarray of shape (n_windows, n_speakers)
+    window_conf : ndarray of shape (n_spans, n_speakers)
     """
+    n_spans = max(1, round(len(windows) / _windows_per_span(model.feature_config)))
     scorer = model.scorer()
     if scorer is None:
-        window_conf = model.classifier.predict_proba(windows)
-        return window_conf.mean(axis=0), window_conf
+        proba = model.classifier.predict_proba(windows)
+        return proba.mean(axis=0), _span_means(proba, n_spans)
     E = model.embed(windows)
     file_conf = scorer.confidence(scorer.cosine(E.mean(axis=0)))
-    return file_conf, scorer.confidence(scorer.cosine(E))
+    return file_conf, scorer.confidence(scorer.cosine(_span_means(E, n_spans)))
+
+
+def _windows_per_span(cfg) -> int:
+    if cfg.kind == "embedding":
+        return 1
+    return max(1, round(SPAN_SECONDS * cfg.sr / (cfg.window_hop_frames * cfg.hop_length)))
+
+
+def _span_means(rows: np.ndarray, n_spans: int) -> np.ndarray:
+    """Means of ``n_spans`` runs of consecutive rows of (nearly) equal length."""
+    if n_spans >= len(rows):
+        return rows
+    return np.stack([part.mean(axis=0) for part in np.array_split(rows, n_spans)])
 
 
 def identify_file(model: SpeakerModel, path: os.PathLike | str, *, threshold: float,

@@ -45,7 +45,7 @@ class SpeakerModel:
         duration, streamz version, list, file counts, new speakers, configuration.
     memory_X : ndarray of shape (n_memory, n_features), float32
         A bounded sample of past training windows, replayed in later runs so that learning
-        new speakers does not erase old ones.
+        new speakers does not erase old ones (saved as float16).
     memory_y : ndarray of shape (n_memory,), str
     profile_X : ndarray of shape (n_files, dimension), float32
         Embedding front end: one unit embedding per learned file, for the open-set
@@ -189,7 +189,7 @@ def save_model(model: SpeakerModel, path: os.PathLike | str) -> Path:
         "learned_sha256": np.asarray([k for k, _ in learned], dtype=str),
         "learned_labels": np.asarray([v for _, v in learned], dtype=str),
         "history_json": np.array(json.dumps(model.history)),
-        "memory_X": np.asarray(model.memory_X, dtype=np.float32),
+        "memory_X": np.asarray(model.memory_X, dtype=np.float16),  # half the size
         "memory_y": np.asarray(model.memory_y, dtype=str),
         "profile_X": np.asarray(model.profile_X, dtype=np.float32),
         "profile_tel_X": np.asarray(model.profile_tel_X, dtype=np.float32),

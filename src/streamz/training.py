@@ -39,7 +39,7 @@ class TrainConfig:
     update_epochs: int = 5          # epochs per file learned by a later run (with replay memory)
     hidden_sizes: tuple = (256,)    # classifier hidden layers
     seed: int = 0                   # initialisation, shuffling, dropout and augmentation
-    memory_per_speaker: int = 1000  # replayed windows kept per speaker
+    memory_per_speaker: int = 3200  # replayed windows kept per speaker
     retrain: bool = False           # forget the saved model and learn the whole list again
     lock_timeout: float = 0.0       # seconds to wait for another run holding the model
 
