@@ -65,7 +65,6 @@ def test_windows_that_verify_against_others_withhold_the_name():
     assert quiet.decision(["a", "b"], 0.95) == UNKNOWN       # below the threshold
 
 
-
 def test_mfcc_windows_are_scored_in_spans_of_about_one_and_a_half_seconds():
     from streamz.config import FeatureConfig
     from streamz.identification import _span_means, _windows_per_span

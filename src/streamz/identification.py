@@ -38,7 +38,7 @@ class Identification:
     best: str                    # best speaker whatever the threshold
     confidence: float            # confidence in ``best``
     proba: np.ndarray            # (n_speakers,) file-level confidences
-    window_proba: np.ndarray     # (n_windows, n_speakers)
+    window_proba: np.ndarray     # (n_windows, n_speakers); MFCC: 1.5 s spans of windows
     sha256: str = ""             # content hash of the file
 
     def agreement(self, speakers: list[str], threshold: float) -> float:
