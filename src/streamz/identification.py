@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -195,7 +195,7 @@ def _decide(model: SpeakerModel, path: Path, feats: FileFeatures,
     proba, window_proba = speaker_confidences(model, feats.clean)
     best = int(np.argmax(proba))
     confidence = float(proba[best])
-    result = Identification(path=path, speaker=UNKNOWN, best=model.speakers[best],
-                            confidence=confidence, proba=proba, window_proba=window_proba,
-                            sha256=feats.sha256)
-    return replace(result, speaker=result.decision(model.speakers, threshold))
+    name = model.speakers[best]
+    speaker = name if verified(confidence, window_proba, best, threshold) else UNKNOWN
+    return Identification(path=path, speaker=speaker, best=name, confidence=confidence,
+                          proba=proba, window_proba=window_proba, sha256=feats.sha256)
