@@ -69,7 +69,7 @@ def conversations(folder: Path, corpora: dict) -> tuple[Path, dict]:
 def diarize_run(listing: Path, out: Path, extra: list) -> tuple[float, float]:
     """Wall seconds of a ``streamz diarize`` run, and the CPU seconds of it and its workers
     (local worker processes are its children, reaped before it exits)."""
-    command = [sys.executable, "-m", "streamz", "-q", "diarize", str(listing), "-o", str(out),
+    command = [sys.executable, "-m", "streamz_speaker", "-q", "diarize", str(listing), "-o", str(out),
                *extra]
     start = time.perf_counter()
     process = subprocess.Popen(command)
@@ -91,8 +91,8 @@ def cluster_cpu(address: str | None) -> float:
 
 def der(out: Path, corpora: dict) -> float:
     """Corpus DER of the RTTMs in ``out`` (uris PREFIX-convNN)."""
-    from streamz.diarization.rttm import read_rttm
-    from streamz.scoring import diarization_error, read_uem
+    from streamz_speaker.diarization.rttm import read_rttm
+    from streamz_speaker.diarization.scoring import diarization_error, read_uem
 
     total = None
     for prefix, root in corpora.items():
@@ -146,10 +146,10 @@ def throughput(corpora: dict, cluster_address: str | None, work: Path, fast: boo
 
 
 def features(corpora: dict, cluster_address: str | None) -> None:
-    from streamz.batch import BatchConfig
-    from streamz.config import FeatureConfig
-    from streamz.extraction import CacheConfig, extract_many
-    from streamz.ledger import read_ledger
+    from streamz_speaker.core.workers import BatchConfig
+    from streamz_speaker.core.config import FeatureConfig
+    from streamz_speaker.speaker_id.extraction import CacheConfig, extract_many
+    from streamz_speaker.speaker_id.ledger import read_ledger
 
     paths = []
     for root in corpora.values():
@@ -184,7 +184,7 @@ def make_long(corpus: Path, hours: float, path: Path, rate: int, fmt: str) -> fl
     import numpy as np
     import soundfile as sf
 
-    from streamz.audio import load_audio, resample
+    from streamz_speaker.core.audio import load_audio, resample
 
     pieces = [load_audio(corpus / "diar" / name)
               for name in (corpus / "diar" / "files.txt").read_text().split()]
@@ -204,7 +204,7 @@ def make_long(corpus: Path, hours: float, path: Path, rate: int, fmt: str) -> fl
 _CHILD = """
 import resource, sys, time, warnings
 warnings.simplefilter("ignore")
-from streamz.diarization import diarize, load_models
+from streamz_speaker.diarization import diarize, load_models
 models = load_models()
 t = time.perf_counter()
 r = diarize(sys.argv[1], models=models)
@@ -240,7 +240,7 @@ def kills(corpus: Path, reference: Path | None, n: int, work: Path, fast: bool) 
         diarize_run(listing, reference, mode)
     expected = {name: data for name, data in rttms(reference).items() if name.startswith("dc-")}
     out = work / "killed"
-    command = [sys.executable, "-m", "streamz", "-q", "diarize", str(listing), "-o", str(out),
+    command = [sys.executable, "-m", "streamz_speaker", "-q", "diarize", str(listing), "-o", str(out),
                *mode]
     rng = random.Random(12)
     done_at_kill = []

@@ -11,7 +11,7 @@ Usage::
 Each run prints DER (collar 0, overlap scored, all.uem) and the number of files whose
 speaker count is right, for the corpus and, with ``--halves``, for its odd- and
 even-numbered files apart (dev-wide: tune on the odd half, report the even half). Only the clustering stage changes between rows; segmentation and
-CAM++ embeddings come from ``streamz.diarization`` (the bundled models) and are cached as
+CAM++ embeddings come from ``streamz_speaker.diarization`` (the bundled models) and are cached as
 ``<uri>.npz`` in ``--cache``. Nothing is fitted on the reference labels: they are only used
 to score.
 """
@@ -38,9 +38,12 @@ PIPELINE_KEYS = {"count_threshold", "centre_weighted", "exclusive"}
 
 
 def extract(cache: Path, uris: list[str], step: float, corpus: Path = CORPUS) -> dict[str, dict]:
-    from streamz.audio import load_audio
-    from streamz.diarization import embedding, pipeline, powerset, segmentation
-    from streamz.diarization.config import SegmentationConfig
+    from streamz_speaker.core.audio import load_audio
+    from streamz_speaker.diarization import embedding
+    from streamz_speaker.diarization import pipeline
+    from streamz_speaker.diarization import powerset
+    from streamz_speaker.diarization import segmentation
+    from streamz_speaker.diarization.config import SegmentationConfig
 
     cache.mkdir(parents=True, exist_ok=True)
     out, models = {}, None
@@ -65,8 +68,8 @@ def extract(cache: Path, uris: list[str], step: float, corpus: Path = CORPUS) ->
 
 
 def evaluate(data: dict[str, dict], config, ref, uem) -> tuple[float, int, list[int], dict]:
-    from streamz.diarization.pipeline import from_embeddings
-    from streamz.scoring import score
+    from streamz_speaker.diarization.pipeline import from_embeddings
+    from streamz_speaker.diarization.scoring import score
 
     hyp, found = {}, []
     for uri, z in data.items():
@@ -82,10 +85,10 @@ def evaluate(data: dict[str, dict], config, ref, uem) -> tuple[float, int, list[
 
 
 def main(argv=None):
-    from streamz.diarization.config import (BinarizeConfig, ClusteringConfig,
-                                            DiarizationConfig, SegmentationConfig, VbxConfig)
-    from streamz.diarization.rttm import read_rttm
-    from streamz.scoring import read_uem
+    from streamz_speaker.diarization.config import (BinarizeConfig, ClusteringConfig,
+                                                    DiarizationConfig, SegmentationConfig, VbxConfig)
+    from streamz_speaker.diarization.rttm import read_rttm
+    from streamz_speaker.diarization.scoring import read_uem
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cache", type=Path, required=True)

@@ -31,12 +31,12 @@ DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "dev-corpus" / "diar"
 
 
 def run_mode(corpus: Path, fast: bool, models) -> list[dict]:
-    from streamz.audio import load_audio
-    from streamz.diarization import diarize
-    from streamz.diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, DiarizationConfig,
-                                            SegmentationConfig)
-    from streamz.diarization.rttm import read_rttm
-    from streamz.scoring import diarization_error, read_uem
+    from streamz_speaker.core.audio import load_audio
+    from streamz_speaker.diarization import diarize
+    from streamz_speaker.diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, DiarizationConfig,
+                                                    SegmentationConfig)
+    from streamz_speaker.diarization.rttm import read_rttm
+    from streamz_speaker.diarization.scoring import diarization_error, read_uem
 
     config = DiarizationConfig(segmentation=SegmentationConfig(
         FAST_SEGMENTATION_STEP_SECONDS if fast else 1.0))
@@ -95,7 +95,7 @@ def print_table(title: str, rows: list[dict], halves: bool = False) -> None:
 
 def _intervals(rows: list[dict]) -> str:
     """95% bootstrap intervals (files resampled, seed 0) of the DER and its parts."""
-    from streamz.scoring import sample
+    from streamz_speaker.diarization.scoring import sample
 
     intervals = sample({r["file"]: r["error"] for r in rows}).intervals()
     return "DER/miss/FA/conf 95% CI: " + " ".join(
@@ -113,9 +113,9 @@ def make_long(corpus: Path, hours: float, out: Path):
     import numpy as np
     import soundfile as sf
 
-    from streamz.audio import load_audio
-    from streamz.diarization.rttm import Segment, read_rttm
-    from streamz.scoring import read_uem
+    from streamz_speaker.core.audio import load_audio
+    from streamz_speaker.diarization.rttm import Segment, read_rttm
+    from streamz_speaker.diarization.scoring import read_uem
 
     names = [corpus / line for line in (corpus / "files.txt").read_text().split()]
     pieces = [load_audio(path) for path in names]
@@ -139,8 +139,8 @@ def make_long(corpus: Path, hours: float, out: Path):
 
 
 def measure_long(corpus: Path, hours: float, fast: bool, in_memory: bool = False) -> None:
-    from streamz.diarization.rttm import read_rttm
-    from streamz.scoring import diarization_error
+    from streamz_speaker.diarization.rttm import read_rttm
+    from streamz_speaker.diarization.scoring import diarization_error
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "long.wav"
@@ -163,9 +163,9 @@ def measure_long(corpus: Path, hours: float, fast: bool, in_memory: bool = False
 _CHILD = """
 import resource, sys, time, warnings
 warnings.simplefilter("ignore")
-from streamz.diarization import diarize, load_models
-from streamz.diarization.config import DiarizationConfig, SegmentationConfig
-from streamz.audio import load_audio
+from streamz_speaker.diarization import diarize, load_models
+from streamz_speaker.diarization.config import DiarizationConfig, SegmentationConfig
+from streamz_speaker.core.audio import load_audio
 models = load_models()
 audio = load_audio(sys.argv[1]) if sys.argv[3] == "1" else sys.argv[1]
 cfg = DiarizationConfig(segmentation=SegmentationConfig(2.0 if sys.argv[2] == "1" else 1.0))
@@ -196,7 +196,7 @@ def main(argv=None) -> int:
     if not (args.corpus / "files.txt").exists():
         print(f"corpus not found: {args.corpus}", file=sys.stderr)
         return 2
-    from streamz.diarization import load_models
+    from streamz_speaker.diarization import load_models
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")

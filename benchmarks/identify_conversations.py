@@ -27,16 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from streamz.audio import load_audio
-from streamz.diarization import DiarizationConfig, diarize, load_models
-from streamz.diarization.config import FAST_SEGMENTATION_STEP_SECONDS, SegmentationConfig
-from streamz.diarization.rttm import read_rttm, write_rttm
-from streamz.extraction import CacheConfig, FeatureExtractor
-from streamz.ledger import read_ledger
-from streamz.persistence import load_model
-from streamz.scoring import read_uem
-from streamz.speaker_naming import name_speakers
-from streamz.training import TrainConfig, train
+from streamz_speaker.core.audio import load_audio
+from streamz_speaker.diarization import DiarizationConfig, diarize, load_models
+from streamz_speaker.diarization.config import FAST_SEGMENTATION_STEP_SECONDS, SegmentationConfig
+from streamz_speaker.diarization.rttm import read_rttm, write_rttm
+from streamz_speaker.speaker_id.extraction import CacheConfig, FeatureExtractor
+from streamz_speaker.speaker_id.ledger import read_ledger
+from streamz_speaker.speaker_id.persistence import load_model
+from streamz_speaker.diarization.scoring import read_uem
+from streamz_speaker.speaker_id.naming import name_speakers
+from streamz_speaker.speaker_id.training import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
 STEP = 0.01  # seconds per scoring frame

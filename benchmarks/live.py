@@ -7,7 +7,7 @@ Usage::
 
 DER: the even-numbered dev-wide conversations (the reporting half; ``--half odd`` for the
 tuning half), collar 0, overlap scored; online = the report's segments of
-:class:`streamz.live.online.OnlineDiarizer` fed 0.5 s blocks (what ``streamz stream -o``
+:class:`streamz_speaker.live.online.OnlineDiarizer` fed 0.5 s blocks (what ``streamz stream -o``
 writes: windows matched again with 10 s of hindsight, ids merged by a re-clustering folded
 in), "events" = what the live events showed (each event's speaker over the step before it,
 one speaker at a time), offline = ``streamz diarize`` with the defaults.
@@ -77,12 +77,12 @@ def id_changes(reference, segments) -> tuple[int, int]:
 
 
 def run_der(corpus: Path, names, rttm_dir: Path, half: str, settings: dict) -> None:
-    from streamz.audio import load_audio
-    from streamz.diarization import diarize
-    from streamz.diarization.pipeline import load_models
-    from streamz.diarization.rttm import Segment, read_rttm, speaker_label, write_rttm
-    from streamz.live.online import OnlineConfig, OnlineDiarizer, report_segments
-    from streamz.scoring import diarization_error, read_uem
+    from streamz_speaker.core.audio import load_audio
+    from streamz_speaker.diarization import diarize
+    from streamz_speaker.diarization.pipeline import load_models
+    from streamz_speaker.diarization.rttm import Segment, read_rttm, speaker_label, write_rttm
+    from streamz_speaker.live.online import OnlineConfig, OnlineDiarizer, report_segments
+    from streamz_speaker.diarization.scoring import diarization_error, read_uem
 
     models = load_models()
     reference, uem = read_rttm(corpus / "all.rttm"), read_uem(corpus / "all.uem")
@@ -137,7 +137,7 @@ def run_der(corpus: Path, names, rttm_dir: Path, half: str, settings: dict) -> N
 
 
 def _serve(port: int, one_core: bool, max_sessions: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "streamz", "-q", "serve", "--port", str(port),
+    command = [sys.executable, "-m", "streamz_speaker", "-q", "serve", "--port", str(port),
                "--max-sessions", str(max_sessions)]
     if one_core:
         command = ["taskset", "-c", "0"] + command + ["--workers", "1"]
@@ -166,7 +166,7 @@ def _client(url: str, y: np.ndarray, out: list) -> None:
 def _stream(url: str, y: np.ndarray, out: list) -> None:
     from websockets.sync.client import connect
 
-    from streamz.live.client import to_pcm16
+    from streamz_speaker.live.client import to_pcm16
 
     frame = 1600
     with connect(url, max_size=None, ping_interval=None) as ws:
@@ -191,12 +191,12 @@ def _stream(url: str, y: np.ndarray, out: list) -> None:
 
 def run_kernels() -> None:
     """Per-step small-array code: NumPy against the Numba kernel, and the other steps."""
-    from streamz.diarization import embedding
-    from streamz.diarization.pipeline import load_models
-    from streamz.live._kernels import masked_moments
-    from streamz.live.clustering import IncrementalClustering
-    from streamz.live.frontend import window_embeddings
-    from streamz.live.timeline import Timeline
+    from streamz_speaker.diarization import embedding
+    from streamz_speaker.diarization.pipeline import load_models
+    from streamz_speaker.live._kernels import masked_moments
+    from streamz_speaker.live.clustering import IncrementalClustering
+    from streamz_speaker.live.frontend import window_embeddings
+    from streamz_speaker.live.timeline import Timeline
 
     rng = np.random.default_rng(0)
     activity = np.zeros((589, 3), np.float32)
@@ -239,8 +239,8 @@ def run_kernels() -> None:
 
 def step_cpu_times(y: np.ndarray) -> np.ndarray:
     """CPU time (of the calling thread) of every step of one session over ``y``."""
-    from streamz.diarization.pipeline import load_models
-    from streamz.live.online import OnlineDiarizer
+    from streamz_speaker.diarization.pipeline import load_models
+    from streamz_speaker.live.online import OnlineDiarizer
 
     diarizer = OnlineDiarizer(load_models())
     step, times = diarizer.step, []
@@ -272,7 +272,7 @@ def simulate(service: np.ndarray, sessions: int, cores: int, *, step: float = 0.
 
 
 def run_capacity(audio: Path, seconds: float) -> None:
-    from streamz.audio import load_audio
+    from streamz_speaker.core.audio import load_audio
 
     y = load_audio(audio)[:int(seconds * 16000)]
     with warnings.catch_warnings():
@@ -299,7 +299,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def run_latency(audio: Path, sessions: list[int], seconds: float) -> None:
-    from streamz.audio import load_audio
+    from streamz_speaker.core.audio import load_audio
 
     y = load_audio(audio)                              # conv04: 4 speakers
     y = np.tile(y, int(np.ceil(seconds * 16000 / y.size)))[:int(seconds * 16000)]

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from streamz.evaluation import _auc_eer, detection_figures, evaluate_list
-from streamz.extraction import CacheConfig
-from streamz.config import FeatureConfig
-from streamz.ledger import read_ledger
-from streamz.persistence import load_model
-from streamz.training import TrainConfig, train
+from streamz_speaker.speaker_id.evaluation import _auc_eer, detection_figures, evaluate_list
+from streamz_speaker.speaker_id.extraction import CacheConfig
+from streamz_speaker.core.config import FeatureConfig
+from streamz_speaker.speaker_id.ledger import read_ledger
+from streamz_speaker.speaker_id.persistence import load_model
+from streamz_speaker.speaker_id.training import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
 TUNED = {f"spk{i:02d}" for i in range(1, 15)} | {"unk01"}
@@ -103,7 +103,7 @@ def run(corpus: Path, kind: str, seed: int, cache: CacheConfig, work: Path) -> d
 
 def plain_scoring() -> None:
     """Make every model score by plain cosine to centroids (no projection, no copies)."""
-    from streamz import open_set
+    from streamz_speaker.speaker_id import open_set
 
     fit = open_set.fit_scorer
     for kind in open_set.NUISANCE_RANK:

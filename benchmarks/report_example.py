@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from streamz.ledger import read_ledger
+from streamz_speaker.speaker_id.ledger import read_ledger
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,7 @@ def streamz(*args, stdout=None) -> None:
     """Run ``streamz ARGS`` (this interpreter's), printing the command first."""
     shown = " ".join(shlex.quote(str(a)) for a in args)
     print(f"$ streamz {shown}" + (f" > {stdout}" if stdout else ""), flush=True)
-    command = [sys.executable, "-m", "streamz", *map(str, args)]
+    command = [sys.executable, "-m", "streamz_speaker", *map(str, args)]
     if stdout is None:
         subprocess.run(command, check=True)
         return
@@ -54,7 +54,7 @@ def subset(src: Path, dst: Path, column: int, uris: set) -> Path:
 
 def table(names: dict, values: dict, intervals: dict, percent: bool) -> str:
     """A Markdown table of figures with their intervals (figures that are None left out)."""
-    from streamz.report.bootstrap import with_interval
+    from streamz_speaker.core.bootstrap import with_interval
 
     rows = ["| figure | value [95% interval] |", "|---|---|"]
     rows += [f"| {label} | {with_interval(values[name], intervals.get(name), percent=percent)} |"
@@ -89,9 +89,9 @@ def main() -> None:
     streamz("-q", "score", reference, hypothesis, "--uem", uem, "--json",
             "--report", out / "diar-report", stdout=out / "score.json")
 
-    from streamz.evaluation import FIGURES as EVAL
-    from streamz.report.html import FIGURE_NAMES
-    from streamz.scoring import DerComponents
+    from streamz_speaker.speaker_id.evaluation import FIGURES as EVAL
+    from streamz_speaker.report.html import FIGURE_NAMES
+    from streamz_speaker.diarization.scoring import DerComponents
 
     evaluation = json.loads((out / "eval.json").read_text())
     scoring = json.loads((out / "score.json").read_text())

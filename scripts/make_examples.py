@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from streamz.audio import load_audio
+from streamz_speaker.core.audio import load_audio
 
 VOICES = {"alice": ("en-us+f3", 60), "bob": ("en-gb+m3", 35), "carol": ("en+klatt2", 85)}
 SENTENCES = [

@@ -9,7 +9,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from conftest import SPEAKERS, synth_voice
-from streamz.cli import cli
+from streamz_speaker.cli import cli
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

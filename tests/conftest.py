@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from streamz.config import SAMPLE_RATE
+from streamz_speaker.core.config import SAMPLE_RATE
 
 REPO = Path(__file__).resolve().parents[1]
 DEV_CORPUS = REPO.parent / "shared" / "data" / "dev-corpus"

@@ -17,21 +17,21 @@ MEETING = EXAMPLES / "meeting.flac"
 
 @pytest.fixture(scope="module")
 def live_models():
-    from streamz.diarization.pipeline import load_models
+    from streamz_speaker.diarization.pipeline import load_models
 
     return load_models()
 
 
 @pytest.fixture(scope="module")
 def meeting():
-    from streamz.audio import load_audio
+    from streamz_speaker.core.audio import load_audio
 
     return load_audio(MEETING)
 
 
 def pcm(y: np.ndarray) -> bytes:
     """Float audio as 16-bit little-endian PCM."""
-    from streamz.live.client import to_pcm16
+    from streamz_speaker.live.client import to_pcm16
 
     return to_pcm16(y)
 
@@ -41,7 +41,7 @@ def running_server(app):
     """Serve ``app`` with uvicorn on 127.0.0.1 in a thread; yields ``(host, port)``."""
     import uvicorn
 
-    from streamz.live.server import UVICORN_OPTIONS
+    from streamz_speaker.live.server import UVICORN_OPTIONS
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from streamz.diarization.aggregation import (aggregate, chunk_start_frames, num_global_frames,
-                                             speaker_count)
-from streamz.diarization.config import FRAME_STEP_SECONDS, FRAMES_PER_WINDOW
+from streamz_speaker.diarization.aggregation import (aggregate, chunk_start_frames, num_global_frames,
+                                                     speaker_count)
+from streamz_speaker.diarization.config import FRAME_STEP_SECONDS, FRAMES_PER_WINDOW
 
 
 def _reference_aggregate(scores, step, skip_average=False):

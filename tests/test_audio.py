@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from streamz.audio import load_audio, resample, to_mono
-from streamz.errors import AudioLoadError
+from streamz_speaker.core.audio import load_audio, resample, to_mono
+from streamz_speaker.core.errors import AudioLoadError
 
 
 @pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT"])
@@ -121,7 +121,7 @@ def test_block_by_block_equals_resampling_the_whole_signal(tmp_path, rng, monkey
                                                            channels, fmt):
     """Decoding and resampling in small blocks (soxr's streaming resampler) gives the samples
     of decoding the whole file and resampling it at once (how load_audio used to work)."""
-    from streamz import audio as audio_module
+    from streamz_speaker.core import audio as audio_module
 
     path = tmp_path / f"x.{fmt.lower()}"
     sf.write(path, 0.2 * rng.standard_normal((3 * sr + 77, channels)), sr, format=fmt)
@@ -138,7 +138,7 @@ def test_mp3_read_in_blocks_keeps_stderr_clean(tmp_path, monkeypatch, capfd):
     """A variable-bitrate MP3 read in blocks gives the samples of one whole read (without
     going back before each read, libmpg123 lost its bit reservoir and decoded silence at
     every boundary), and its notes on file descriptor 2 stay off the user's stderr."""
-    from streamz import audio as audio_module
+    from streamz_speaker.core import audio as audio_module
 
     t = np.arange(10 * 16_000) / 16_000
     y = 0.3 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.7 * t) > 0)

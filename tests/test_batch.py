@@ -1,4 +1,4 @@
-"""The parallel map (streamz.batch) and the diarization batch's folder bookkeeping."""
+"""The parallel map (streamz_speaker.core.workers) and the diarization batch's folder bookkeeping."""
 
 import json
 import os
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from streamz import batch as batch_module
-from streamz.batch import BatchConfig, run_batch
-from streamz.batch_diarize import Manifest, expand_inputs
-from streamz.errors import ConfigError, FeatureError, MissingDependencyError, WorkerError
+from streamz_speaker.core import workers as batch_module
+from streamz_speaker.core.workers import BatchConfig, run_batch
+from streamz_speaker.batch.diarize import Manifest, expand_inputs
+from streamz_speaker.core.errors import ConfigError, FeatureError, MissingDependencyError, WorkerError
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def test_threads_per_worker():
 
 def test_missing_dask_says_which_pip_install(monkeypatch, tmp_path):
     monkeypatch.setitem(__import__("sys").modules, "distributed", None)
-    with pytest.raises(MissingDependencyError, match=r"pip install 'streamz\[dask\]'"):
+    with pytest.raises(MissingDependencyError, match=r"pip install 'streamz-speaker\[dask\]'"):
         list(run_batch(square, _items(tmp_path), setup=Loader(str(tmp_path)),
                        config=BatchConfig(scheduler="tcp://127.0.0.1:8786")))
 

@@ -104,7 +104,7 @@ def test_batch_resumed_after_sigkill_of_the_parent(corpus, reference, tmp_path):
     """Killed at random points while it works, then run again: every RTTM there once, whole."""
     psutil = pytest.importorskip("psutil")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "streamz", "-q", "diarize", corpus, "-o", out, "--fast"]
+    command = [sys.executable, "-m", "streamz_speaker", "-q", "diarize", corpus, "-o", out, "--fast"]
     rng = random.Random(7)
     for kill in range(1, 4):
         jobs = ["--jobs", "2"] if kill % 2 else []       # with worker processes, and without
@@ -161,9 +161,9 @@ def test_a_local_cluster_diarizes_and_featurizes_like_one_process(corpus, refere
 def test_a_worker_killed_mid_batch_has_its_files_retried(corpus, reference, cluster, tmp_path):
     from distributed import Client
 
-    from streamz.batch import BatchConfig
-    from streamz.batch_diarize import DiarizeJob, diarize_batch, expand_inputs
-    from streamz.diarization.config import DiarizationConfig, SegmentationConfig
+    from streamz_speaker.core.workers import BatchConfig
+    from streamz_speaker.batch.diarize import DiarizeJob, diarize_batch, expand_inputs
+    from streamz_speaker.diarization.config import DiarizationConfig, SegmentationConfig
 
     out = tmp_path / "out"
     job = DiarizeJob(DiarizationConfig(segmentation=SegmentationConfig(2.0)))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from streamz.diarization.binarize import binarize
-from streamz.diarization.config import BinarizeConfig
+from streamz_speaker.diarization.binarize import binarize
+from streamz_speaker.diarization.config import BinarizeConfig
 
 
 def _run(values, **kw):
@@ -52,7 +52,7 @@ def test_nan_is_inactive_and_input_untouched():
 
 
 def test_bad_config_and_shape():
-    from streamz.errors import ConfigError
+    from streamz_speaker.core.errors import ConfigError
     with pytest.raises(ConfigError):
         BinarizeConfig(onset=0.3, offset=0.6)
     with pytest.raises(ValueError, match="num_frames"):
@@ -62,7 +62,7 @@ def test_bad_config_and_shape():
 def test_short_pause_inside_a_turn_is_filled_a_long_one_is_not():
     """At the segmentation frame step: a 0.2 s pause is bridged by min_duration_off=0.5 s, a
     2 s pause is not."""
-    from streamz.diarization.config import FRAME_STEP_SECONDS
+    from streamz_speaker.diarization.config import FRAME_STEP_SECONDS
 
     def frames(seconds):
         return int(round(seconds / FRAME_STEP_SECONDS))

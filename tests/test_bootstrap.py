@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from streamz.errors import ConfigError, ReportError
-from streamz.evaluation import FIGURES as EVAL_FIGURES
-from streamz.evaluation import sample as eval_sample
-from streamz.report import BootstrapConfig, Sample, compare, compare_runs
-from streamz.report.bootstrap import percentile_interval, resamples
+from streamz_speaker.core.errors import ConfigError, ReportError
+from streamz_speaker.speaker_id.evaluation import FIGURES as EVAL_FIGURES
+from streamz_speaker.speaker_id.evaluation import sample as eval_sample
+from streamz_speaker.report import BootstrapConfig, Sample, compare, compare_runs
+from streamz_speaker.core.bootstrap import percentile_interval, resamples
 
 
 def mean_sample(values, clusters=None):

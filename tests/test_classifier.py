@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from streamz.classifier import SpeakerClassifier
-from streamz.errors import NotFittedError
+from streamz_speaker.speaker_id.classifier import SpeakerClassifier
+from streamz_speaker.core.errors import NotFittedError
 
 
 def blobs(rng, n_classes=3, n=60, d=8):

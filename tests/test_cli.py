@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from streamz.cli import cli
+from streamz_speaker.cli import cli
 
 COMMANDS = sorted(cli.commands)
 

@@ -5,7 +5,7 @@ import soundfile as sf
 
 from cli_support import cache_args, copy_model, invoke, train_small_model
 from conftest import SPEAKERS, synth_voice
-from streamz.persistence import load_model
+from streamz_speaker.speaker_id.persistence import load_model
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import pytest
 
 from cli_support import cache_args, invoke, train_small_model
-from streamz.cli import cli
+from streamz_speaker.cli import cli
 
 COMMANDS = sorted(cli.commands)
 

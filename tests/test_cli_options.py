@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cli_support import cache_args, invoke, write_clips
-from streamz.persistence import load_model
+from streamz_speaker.speaker_id.persistence import load_model
 
 
 @pytest.fixture

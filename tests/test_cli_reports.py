@@ -3,8 +3,8 @@
 import json
 
 from cli_support import cache_args, invoke, write_clips
-from streamz.extraction import CacheConfig
-from streamz.training import TrainConfig, train
+from streamz_speaker.speaker_id.extraction import CacheConfig
+from streamz_speaker.speaker_id.training import TrainConfig, train
 
 
 def _setup(tmp_path):

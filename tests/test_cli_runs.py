@@ -82,7 +82,7 @@ def test_sigint_exits_130(tmp_path):
     y, sr = sf.read(EXAMPLES / "meeting.flac", dtype="float32")
     sf.write(tmp_path / "long.flac", np.tile(y, 8), sr)
     out = tmp_path / "rttm"
-    process = subprocess.Popen([sys.executable, "-m", "streamz", "diarize",
+    process = subprocess.Popen([sys.executable, "-m", "streamz_speaker", "diarize",
                                 tmp_path / "long.flac", "-o", out],
                                stderr=subprocess.PIPE, text=True, preexec_fn=_as_in_a_terminal)
     seen = ""

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from streamz.diarization.clustering import cluster, spectral, train_mask
-from streamz.diarization.config import ClusteringConfig
-from streamz.diarization.vbx import l2_normalize
+from streamz_speaker.diarization.clustering import cluster, spectral, train_mask
+from streamz_speaker.diarization.config import ClusteringConfig
+from streamz_speaker.diarization.vbx import l2_normalize
 
 NUM_FRAMES = 100
 
@@ -180,7 +180,7 @@ def test_spectral_count_within_bounds(rng):
 
 
 def test_bad_method_rejected():
-    from streamz.errors import ConfigError
+    from streamz_speaker.core.errors import ConfigError
     with pytest.raises(ConfigError, match="spectral, vbx"):
         ClusteringConfig(method="cannot_link")
     with pytest.raises(ConfigError, match="far_neighbour_share"):
@@ -189,7 +189,7 @@ def test_bad_method_rejected():
 
 def test_long_recordings_cluster_a_bounded_subsample(rng, monkeypatch):
     """Above MAX_CLUSTERED embeddings, clustering sees a subsample; all are still assigned."""
-    import streamz.diarization.clustering as C
+    import streamz_speaker.diarization.clustering as C
 
     emb, act, truth = _scene(rng, num_chunks=200)
     monkeypatch.setattr(C, "MAX_CLUSTERED", 100)

@@ -14,9 +14,9 @@ DISTRIBUTION = {"sklearn": "scikit-learn"}
 
 
 def _imported() -> dict[str, set[str]]:
-    """Top-level third-party modules imported under src/streamz, with the files importing them."""
+    """Top-level third-party modules imported under src/streamz_speaker, with the files importing them."""
     found: dict[str, set[str]] = {}
-    for path in (REPO / "src" / "streamz").rglob("*.py"):
+    for path in (REPO / "src" / "streamz_speaker").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = []
             if isinstance(node, ast.Import):
@@ -25,7 +25,7 @@ def _imported() -> dict[str, set[str]]:
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                if top not in sys.stdlib_module_names and top != "streamz":
+                if top not in sys.stdlib_module_names and top != "streamz_speaker":
                     found.setdefault(DISTRIBUTION.get(top, top), set()).add(path.name)
     return found
 
@@ -53,8 +53,9 @@ def test_every_import_is_declared_and_every_dependency_imported():
 
 def test_the_test_extra_pulls_every_other_extra():
     extras = _project()["optional-dependencies"]
+    project_name = _project()["name"]
     pulled = set()
     for requirement in extras["test"]:
-        if requirement.startswith("streamz["):
-            pulled |= set(requirement[len("streamz["):-1].split(","))
+        if requirement.startswith(f"{project_name}["):
+            pulled |= set(requirement[len(project_name) + 1:-1].split(","))
     assert set(extras) - {"test"} <= pulled

@@ -8,12 +8,12 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from streamz.cli import cli
-from streamz.diarization import DiarizationConfig, diarize, load_models
-from streamz.diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, BinarizeConfig,
-                                        ClusteringConfig, SegmentationConfig)
-from streamz.diarization.rttm import Segment, read_rttm
-from streamz.scoring import diarization_error
+from streamz_speaker.cli import cli
+from streamz_speaker.diarization import DiarizationConfig, diarize, load_models
+from streamz_speaker.diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, BinarizeConfig,
+                                                ClusteringConfig, SegmentationConfig)
+from streamz_speaker.diarization.rttm import Segment, read_rttm
+from streamz_speaker.diarization.scoring import diarization_error
 
 pytestmark = pytest.mark.models
 

@@ -9,9 +9,9 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from streamz.cli import cli
-from streamz.diarization.rttm import Segment, read_rttm
-from streamz.scoring import diarization_error
+from streamz_speaker.cli import cli
+from streamz_speaker.diarization.rttm import Segment, read_rttm
+from streamz_speaker.diarization.scoring import diarization_error
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
@@ -22,14 +22,14 @@ MEETING_REF = read_rttm(EXAMPLES / "meeting.rttm")["meeting"]
 
 @pytest.fixture(scope="module")
 def models():
-    from streamz.diarization import load_models
+    from streamz_speaker.diarization import load_models
 
     return load_models()
 
 
 def _config(fast=False, **clustering):
-    from streamz.diarization.config import (ClusteringConfig, DiarizationConfig,
-                                            SegmentationConfig)
+    from streamz_speaker.diarization.config import (ClusteringConfig, DiarizationConfig,
+                                                    SegmentationConfig)
 
     return DiarizationConfig(segmentation=SegmentationConfig(2.0 if fast else 1.0),
                              clustering=ClusteringConfig(**clustering))
@@ -54,7 +54,7 @@ def dialogue(tmp_path_factory):
 
 @pytest.mark.parametrize("fast", [False, True])
 def test_library_meeting_known_answer(models, fast):
-    from streamz.diarization import diarize
+    from streamz_speaker.diarization import diarize
 
     result = diarize(MEETING, models=models, config=_config(fast))
     assert result.num_speakers == 3 and result.count.speakers == 3
@@ -63,7 +63,7 @@ def test_library_meeting_known_answer(models, fast):
 
 @pytest.mark.parametrize("fast", [False, True])
 def test_library_dialogue_known_answer(models, dialogue, fast):
-    from streamz.diarization import diarize
+    from streamz_speaker.diarization import diarize
 
     path, reference = dialogue
     result = diarize(path, models=models, config=_config(fast))
@@ -131,8 +131,8 @@ def test_cli_json_reports_the_count_and_its_confidence(tmp_path):
 
 def test_turns_end_within_a_recording_cut_mid_speech(models):
     """The frame grid runs past the last sample; a turn still speaking at the end stops there."""
-    from streamz.audio import load_audio
-    from streamz.diarization import diarize
+    from streamz_speaker.core.audio import load_audio
+    from streamz_speaker.diarization import diarize
 
     y = load_audio(MEETING)[: int(9.9 * 16_000)]         # carol speaks from 8.5 s to 11.8 s
     result = diarize(y, models=models, uri="cut")

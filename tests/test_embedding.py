@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from streamz.diarization import embedding as E
-from streamz.errors import ModelLoadError
+from streamz_speaker.diarization import embedding as E
+from streamz_speaker.core.errors import ModelLoadError
 
 SR = 16_000
 
@@ -142,9 +142,9 @@ def test_load_head_rejects_wrong_shapes(tmp_path):
 @pytest.mark.slow
 def test_backbone_once_close_to_per_chunk(make_wav):
     """Backbone-once + masked pooling vs the backbone run on each 10 s chunk alone."""
-    from streamz.audio import load_audio
-    from streamz.diarization.fbank import fbank
-    from streamz.diarization.pipeline import load_models
+    from streamz_speaker.core.audio import load_audio
+    from streamz_speaker.diarization.fbank import fbank
+    from streamz_speaker.diarization.pipeline import load_models
 
     models = load_models()
     y = np.concatenate([load_audio(make_wav(f"{s}.wav", s, seconds=6.0, seed=i))

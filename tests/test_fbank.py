@@ -4,8 +4,8 @@ import kaldi_native_fbank as knf
 import numpy as np
 import pytest
 
-from streamz.diarization.fbank import fbank, num_frames
-from streamz.errors import FeatureError
+from streamz_speaker.diarization.fbank import fbank, num_frames
+from streamz_speaker.core.errors import FeatureError
 
 
 def test_num_frames_matches_snip_edges():

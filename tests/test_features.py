@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from streamz.config import FeatureConfig
-from streamz.errors import FeatureError
-from streamz.features import delta, extract, feature_windows, frame_features, mfcc, normalize
+from streamz_speaker.core.config import FeatureConfig
+from streamz_speaker.core.errors import FeatureError
+from streamz_speaker.speaker_id.features import delta, extract, feature_windows, frame_features, mfcc, normalize
 
 
 def test_delta_of_ramp_is_its_slope():

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from streamz._fileio import atomic_path, atomic_write_text
+from streamz_speaker.core.fileio import atomic_path, atomic_write_text
 
 
 @pytest.fixture

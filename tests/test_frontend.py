@@ -5,15 +5,18 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from streamz.diarization import embedding, frontend, powerset, segmentation
-from streamz.diarization.config import SegmentationConfig
+from streamz_speaker.diarization import embedding
+from streamz_speaker.diarization import frontend
+from streamz_speaker.diarization import powerset
+from streamz_speaker.diarization import segmentation
+from streamz_speaker.diarization.config import SegmentationConfig
 
 
 @pytest.mark.models
 @pytest.mark.parametrize("step", [1.0, 2.0])
 def test_segment_and_embed_matches_stages(make_wav, step):
-    from streamz.audio import load_audio
-    from streamz.diarization import load_models
+    from streamz_speaker.core.audio import load_audio
+    from streamz_speaker.diarization import load_models
 
     models = load_models()
     y = np.concatenate([load_audio(make_wav(f"{s}.wav", s, seconds=9.0, seed=i))

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from cli_support import write_clips
-from streamz.extraction import CacheConfig
-from streamz.identification import UNKNOWN, Identification, identify_file
-from streamz.persistence import load_model
-from streamz.training import TrainConfig, train
+from streamz_speaker.speaker_id.extraction import CacheConfig
+from streamz_speaker.speaker_id.identification import UNKNOWN, Identification, identify_file
+from streamz_speaker.speaker_id.persistence import load_model
+from streamz_speaker.speaker_id.training import TrainConfig, train
 
 
 @pytest.fixture
@@ -66,8 +66,8 @@ def test_windows_that_verify_against_others_withhold_the_name():
 
 
 def test_mfcc_windows_are_scored_in_spans_of_about_one_and_a_half_seconds():
-    from streamz.config import FeatureConfig
-    from streamz.identification import _span_means, _windows_per_span
+    from streamz_speaker.core.config import FeatureConfig
+    from streamz_speaker.speaker_id.identification import _span_means, _windows_per_span
 
     assert _windows_per_span(FeatureConfig(kind="embedding")) == 1   # a CAM++ window is one
     assert _windows_per_span(FeatureConfig(kind="mfcc")) == 50       # 50 windows of 30 ms

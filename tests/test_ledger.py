@@ -1,7 +1,7 @@
 import pytest
 
-from streamz.errors import LedgerError
-from streamz.ledger import read_ledger, remove_lines, write_labels
+from streamz_speaker.core.errors import LedgerError
+from streamz_speaker.speaker_id.ledger import read_ledger, remove_lines, write_labels
 
 
 def test_read_ledger_formats(tmp_path):

@@ -35,7 +35,7 @@ def chromium():
 def test_page_shows_speakers_from_the_fake_microphone(chromium, live_models, meeting,
                                                       tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
-    from streamz.live.server import create_app
+    from streamz_speaker.live.server import create_app
 
     wav = tmp_path / "mic.wav"                # Chromium loops this file as the microphone
     sf.write(wav, np.concatenate([meeting[:14 * 16000]]), 16000, subtype="PCM_16")

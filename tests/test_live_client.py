@@ -9,15 +9,15 @@ import soundfile as sf
 
 from cli_support import invoke
 from live_support import live_models, running_server  # noqa: F401  fixtures
-from streamz.diarization.rttm import read_rttm
+from streamz_speaker.diarization.rttm import read_rttm
 
 pytest.importorskip("uvicorn")
 
 
 @pytest.mark.models
 def test_stream_prints_events_and_writes_rttm(live_models, tmp_path):
-    from streamz.audio import load_audio
-    from streamz.live.server import create_app
+    from streamz_speaker.core.audio import load_audio
+    from streamz_speaker.live.server import create_app
 
     from live_support import MEETING
 
@@ -40,8 +40,8 @@ def test_stream_prints_events_and_writes_rttm(live_models, tmp_path):
 
 @pytest.mark.models
 def test_stream_paces_audio_in_real_time(live_models, tmp_path):
-    from streamz.live.client import stream_file
-    from streamz.live.server import create_app
+    from streamz_speaker.live.client import stream_file
+    from streamz_speaker.live.server import create_app
 
     import time
 
@@ -75,7 +75,7 @@ def test_missing_extra_says_what_to_install(monkeypatch, command):
     result = invoke(*command)
     assert result.exit_code == 1
     assert f"Error: streamz {command[0]} needs uvicorn, which is not installed: pip install " \
-        "'streamz[serve]' (in a checkout: pip install -e '.[serve]')" in result.stderr
+        "'streamz-speaker[serve]' (in a checkout: pip install -e '.[serve]')" in result.stderr
 
 
 def test_serve_refuses_a_missing_model_before_listening(tmp_path):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from streamz.diarization.config import FRAME_DURATION_SECONDS, FRAME_STEP_SECONDS
-from streamz.live.clustering import UNMAPPED, IncrementalClustering
-from streamz.live.timeline import Timeline
+from streamz_speaker.diarization.config import FRAME_DURATION_SECONDS, FRAME_STEP_SECONDS
+from streamz_speaker.live.clustering import UNMAPPED, IncrementalClustering
+from streamz_speaker.live.timeline import Timeline
 
 
 def voices(rng, n=3, dim=16):
@@ -200,7 +200,7 @@ def test_timeline_memory_is_bounded():
 
 
 def test_masked_moments_kernel_matches_numpy(rng):
-    from streamz.live._kernels import masked_moments
+    from streamz_speaker.live._kernels import masked_moments
 
     features = rng.standard_normal((50, 7)).astype(np.float32)
     masks = (rng.random((3, 50)) < 0.4).astype(np.float32)

@@ -89,7 +89,7 @@ def _fuzz(ws, rng: random.Random, stats: dict) -> None:
 
 
 def good_session(url: str, y: np.ndarray, out: dict) -> None:
-    from streamz.live.client import stream_file
+    from streamz_speaker.live.client import stream_file
 
     out["events"] = []
     out["report"] = stream_file(y, url, speed=0, on_message=out["events"].append)
@@ -101,9 +101,9 @@ def rss() -> int:
 
 
 def test_fuzzed_sessions_do_not_hurt_the_server_or_others(live_models, meeting):
-    from streamz.live.online import diarize_stream
-    from streamz.live.protocol import decode_pcm, report
-    from streamz.live.server import ServerConfig, create_app
+    from streamz_speaker.live.online import diarize_stream
+    from streamz_speaker.live.protocol import decode_pcm, report
+    from streamz_speaker.live.server import ServerConfig, create_app
 
     y = decode_pcm(pcm(meeting[:10 * 16000]))
     _, expected = diarize_stream(y, live_models, block_seconds=0.1)

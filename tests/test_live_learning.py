@@ -7,9 +7,9 @@ import pytest
 
 from cli_support import EXAMPLES, cache_args, invoke, train_small_model
 from live_support import live_models  # noqa: F401  fixture
-from streamz.errors import ConfigError, LockError
-from streamz.persistence import load_model
-from streamz.training import TrainConfig, learn_voices
+from streamz_speaker.core.errors import ConfigError, LockError
+from streamz_speaker.speaker_id.persistence import load_model
+from streamz_speaker.speaker_id.training import TrainConfig, learn_voices
 
 pytestmark = pytest.mark.models
 
@@ -68,9 +68,9 @@ def test_serve_learn_adds_a_voice_and_names_it_in_the_next_session(live_models, 
     from fastapi.testclient import TestClient
 
     from live_support import pcm
-    from streamz.audio import load_audio
-    from streamz.live.learning import VoiceLearner
-    from streamz.live.server import ServerConfig, create_app
+    from streamz_speaker.core.audio import load_audio
+    from streamz_speaker.live.learning import VoiceLearner
+    from streamz_speaker.live.server import ServerConfig, create_app
 
     lst = tmp_path / "train.txt"
     lst.write_text("".join(f"{EXAMPLES}/train/{n}_{i}.flac,{n}\n"
@@ -108,7 +108,7 @@ def test_serve_learn_adds_a_voice_and_names_it_in_the_next_session(live_models, 
 
 
 def test_naming_needs_an_embedding_model(small_model, tmp_path):
-    from streamz.live.learning import SpeakerNamer
+    from streamz_speaker.live.learning import SpeakerNamer
 
     model = load_model(small_model)
     namer = SpeakerNamer(model, threshold=0.8)

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from live_support import EXAMPLES, live_models, meeting  # noqa: F401  fixtures
-from streamz.diarization import embedding
-from streamz.diarization.rttm import read_rttm
-from streamz.errors import ConfigError
-from streamz.live.frontend import Frontend
-from streamz.live.online import OnlineConfig, OnlineDiarizer, diarize_stream, report_segments
-from streamz.scoring import score
+from streamz_speaker.diarization import embedding
+from streamz_speaker.diarization.rttm import read_rttm
+from streamz_speaker.core.errors import ConfigError
+from streamz_speaker.live.frontend import Frontend
+from streamz_speaker.live.online import OnlineConfig, OnlineDiarizer, diarize_stream, report_segments
+from streamz_speaker.diarization.scoring import score
 
 pytestmark = pytest.mark.models
 
@@ -34,8 +34,8 @@ def test_meeting_is_diarized_online(live_models, meeting):
 @pytest.mark.slow
 def test_ids_stay_with_their_voices(live_models):
     # alice and bob take turns three times each: every turn of a voice gets one id
-    from streamz.audio import load_audio
-    from streamz.diarization.rttm import Segment
+    from streamz_speaker.core.audio import load_audio
+    from streamz_speaker.diarization.rttm import Segment
 
     pieces, reference, t = [], [], 0.0
     gap = np.zeros(8000, np.float32)
@@ -75,7 +75,7 @@ def test_fixed_speaker_count_caps_the_ids(live_models, meeting):
 
 
 def test_the_report_folds_merged_ids_into_the_id_they_went_to(live_models):
-    from streamz.live.timeline import Turn
+    from streamz_speaker.live.timeline import Turn
 
     diarizer = OnlineDiarizer(live_models)
     clustering = diarizer.clustering

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from streamz.errors import ProtocolError, StreamzError
-from streamz.live import protocol
-from streamz.live.client import to_pcm16
-from streamz.live.online import Report, SpeakerEvent, SpeakerTotal, Turn
+from streamz_speaker.core.errors import ProtocolError, StreamzError
+from streamz_speaker.live import protocol
+from streamz_speaker.live.client import to_pcm16
+from streamz_speaker.live.online import Report, SpeakerEvent, SpeakerTotal, Turn
 
 
 def test_start_with_and_without_a_speaker_count():

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from live_support import live_models, meeting, pcm  # noqa: F401  fixtures
-from streamz.live import protocol
+from streamz_speaker.live import protocol
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
-from streamz.live.server import ServerConfig, create_app  # noqa: E402
+from streamz_speaker.live.server import ServerConfig, create_app  # noqa: E402
 
 pytestmark = pytest.mark.models
 
@@ -150,7 +150,7 @@ def test_idle_clients_are_closed(live_models):
 
 
 def test_failed_learning_is_reported_and_the_report_follows(live_models):
-    from streamz.errors import LockError
+    from streamz_speaker.core.errors import LockError
 
     class Locked:
         namer = None

@@ -3,14 +3,16 @@
 import json
 
 import numpy as np
+import onnx
 import pytest
 from click.testing import CliRunner
+from onnx import TensorProto, helper
 
-from streamz import model_assets as ma
-from streamz._fileio import sha256_file
-from streamz.cli import cli
-from streamz.diarization.onnx import EXPECTED_INPUTS, create_session
-from streamz.errors import ModelLoadError
+from streamz_speaker.core import model_assets as ma
+from streamz_speaker.core.fileio import sha256_file
+from streamz_speaker.cli import cli
+from streamz_speaker.diarization.onnx import EXPECTED_INPUTS, create_session
+from streamz_speaker.core.errors import ModelLoadError
 
 
 def _fake_bundle(folder, *, corrupt=None):
@@ -102,9 +104,15 @@ def test_create_session_errors(tmp_path):
     garbage.write_bytes(b"not a model")
     with pytest.raises(ModelLoadError, match="garbage.onnx: cannot load"):
         create_session(garbage)
-    vad = ma.package_models_dir() / "silero_vad.onnx"      # 3 inputs: not a segmentation model
+    two_inputs = tmp_path / "two_inputs.onnx"         # not a segmentation model
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["c"])], "add",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", 1, "samples"])
+         for n in ("a", "b")],
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT, ["batch", 1, "samples"])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), two_inputs)
     with pytest.raises(ModelLoadError, match="unexpected model inputs"):
-        create_session(vad, expected_inputs=EXPECTED_INPUTS["segmentation"])
+        create_session(two_inputs, expected_inputs=EXPECTED_INPUTS["segmentation"])
 
 
 def test_models_command(tmp_path):

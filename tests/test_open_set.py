@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from streamz.open_set import (DEFAULT_THRESHOLD, MAX_SLOPE, MIN_SLOPE, PRIOR_TRIAL_STD,
-                              PRIOR_TRIALS, CosineScorer,
-                              eer_threshold, fit_scorer, gaussian_slope, nuisance_basis)
+from streamz_speaker.speaker_id.open_set import (DEFAULT_THRESHOLD, MAX_SLOPE, MIN_SLOPE, PRIOR_TRIAL_STD,
+                                                 PRIOR_TRIALS, CosineScorer,
+                                                 eer_threshold, fit_scorer, gaussian_slope, nuisance_basis)
 
 
 def unit(x):
@@ -120,7 +120,7 @@ def test_nuisance_rank_is_bounded_by_the_data():
 
 
 def test_detection_figures_known_answers():
-    from streamz.evaluation import detection_figures
+    from streamz_speaker.speaker_id.evaluation import detection_figures
 
     known = np.array([0.9, 0.8, 0.7, 0.3])
     unknown = np.array([0.1, 0.2, 0.4, 0.6])

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from streamz.classifier import SpeakerClassifier
-from streamz.errors import ModelFormatError
-from streamz.persistence import SpeakerModel, load_model, save_model
+from streamz_speaker.speaker_id.classifier import SpeakerClassifier
+from streamz_speaker.core.errors import ModelFormatError
+from streamz_speaker.speaker_id.persistence import SpeakerModel, load_model, save_model
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_failed_write_leaves_old_model(tmp_path, model, monkeypatch):
 
 def mfcc_model(rng):
     """An MFCC-kind model with per-file profile windows: two files each of two speakers."""
-    from streamz.config import FeatureConfig
+    from streamz_speaker.core.config import FeatureConfig
 
     centers = {"alice": np.full(6, 2.0), "bob": np.full(6, -2.0)}
     X = np.concatenate([c + rng.standard_normal((20, 6)) for c in centers.values()])

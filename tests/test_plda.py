@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from streamz.diarization.plda import estimate_plda, load_plda
-from streamz.errors import ModelLoadError
+from streamz_speaker.diarization.plda import estimate_plda, load_plda
+from streamz_speaker.core.errors import ModelLoadError
 
 
 def _labelled(rng, num_speakers=4, per=200, dimension=8):

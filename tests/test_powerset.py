@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from streamz.diarization.powerset import powerset_mapping, to_multilabel, to_powerset
+from streamz_speaker.diarization.powerset import powerset_mapping, to_multilabel, to_powerset
 
 
 def test_mapping_order_matches_segmentation_3_0():

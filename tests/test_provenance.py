@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from cli_support import cache_args, copy_model, invoke, train_small_model
-from streamz import provenance
-from streamz.errors import ModelFormatError
-from streamz.model_assets import load_manifest, package_models_dir
-from streamz.persistence import FORMAT_VERSION, load_model, save_model
-from streamz.training import TrainConfig
+from streamz_speaker.core import provenance
+from streamz_speaker.core.errors import ModelFormatError
+from streamz_speaker.core.model_assets import load_manifest, package_models_dir
+from streamz_speaker.speaker_id.persistence import FORMAT_VERSION, load_model, save_model
+from streamz_speaker.speaker_id.training import TrainConfig
 
 
 @pytest.fixture(scope="module")

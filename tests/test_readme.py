@@ -34,7 +34,7 @@ def test_identify_list_example(tmp_path, monkeypatch):
 def test_an_unlabelled_recording_of_several_speakers_is_not_learned(tmp_path, monkeypatch):
     """The bundled meeting (alice, bob and carol) leans to bob as a whole; train must not
     learn it as bob, nor write a label for it, and must say why."""
-    from streamz.persistence import load_model
+    from streamz_speaker.speaker_id.persistence import load_model
 
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     monkeypatch.chdir(tmp_path / "examples")

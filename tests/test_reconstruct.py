@@ -1,8 +1,8 @@
 import numpy as np
 
-from streamz.diarization.aggregation import num_global_frames, speaker_count
-from streamz.diarization.config import FRAMES_PER_WINDOW
-from streamz.diarization.reconstruct import clustered_activity, reconstruct
+from streamz_speaker.diarization.aggregation import num_global_frames, speaker_count
+from streamz_speaker.diarization.config import FRAMES_PER_WINDOW
+from streamz_speaker.diarization.reconstruct import clustered_activity, reconstruct
 
 
 def test_clustered_activity_takes_max_and_nan_for_absent():

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from cli_support import invoke
-from streamz.diarization.rttm import Segment as S
-from streamz.diarization.rttm import format_rttm
-from streamz.evaluation import evaluate
-from streamz.identification import Identification
-from streamz.scoring import error_timeline
+from streamz_speaker.diarization.rttm import Segment as S
+from streamz_speaker.diarization.rttm import format_rttm
+from streamz_speaker.speaker_id.evaluation import evaluate
+from streamz_speaker.speaker_id.identification import Identification
+from streamz_speaker.diarization.scoring import error_timeline
 
-plots = pytest.importorskip("streamz.report.plots")   # needs the `report` extra
+plots = pytest.importorskip("streamz_speaker.report.plots")   # needs the `report` extra
 
 
 def test_error_timeline_places_each_kind_of_error():
@@ -184,23 +184,23 @@ def test_score_baseline_must_be_a_comparable_run(tmp_path):
 
 def test_report_without_matplotlib_says_how_to_install_it(tmp_path, monkeypatch):
     ref, hyp = write_rttms(tmp_path, n_files=1)
-    import streamz.report
+    import streamz_speaker.report
 
-    monkeypatch.delitem(sys.modules, "streamz.report.plots")
-    monkeypatch.delattr(streamz.report, "plots")
+    monkeypatch.delitem(sys.modules, "streamz_speaker.report.plots")
+    monkeypatch.delattr(streamz_speaker.report, "plots")
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)   # import fails
     result = invoke("score", ref, hyp, "--report", tmp_path / "report")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: plots need matplotlib, which is not installed: "
-                                    "pip install 'streamz[report]'")
+                                    "pip install 'streamz-speaker[report]'")
     assert not (tmp_path / "report").exists()
 
 
 def test_matplotlib_is_imported_only_for_plots():
     import subprocess
 
-    code = ("import sys, streamz, streamz.cli, streamz.evaluation, streamz.scoring, "
-            "streamz.report, streamz.report.html; print('matplotlib' in sys.modules)")
+    code = ("import sys, streamz_speaker, streamz_speaker.cli, streamz_speaker.speaker_id.evaluation, streamz_speaker.diarization.scoring, "
+            "streamz_speaker.report, streamz_speaker.report.html; print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from streamz.diarization.config import FRAME_DURATION_SECONDS, FRAME_STEP_SECONDS
-from streamz.diarization.rttm import Segment, format_rttm, read_rttm, to_segments, write_rttm
-from streamz.errors import RttmError, StreamzError
+from streamz_speaker.diarization.config import FRAME_DURATION_SECONDS, FRAME_STEP_SECONDS
+from streamz_speaker.diarization.rttm import Segment, format_rttm, read_rttm, to_segments, write_rttm
+from streamz_speaker.core.errors import RttmError, StreamzError
 
 
 def test_to_segments_frame_middles():

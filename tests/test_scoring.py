@@ -6,10 +6,10 @@ from click.testing import CliRunner
 from pyannote.core import Annotation, Segment as PSegment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from streamz.cli import cli
-from streamz.diarization.rttm import Segment, format_rttm, read_rttm
-from streamz.errors import RttmError
-from streamz.scoring import diarization_error, read_uem, score
+from streamz_speaker.cli import cli
+from streamz_speaker.diarization.rttm import Segment, format_rttm, read_rttm
+from streamz_speaker.core.errors import RttmError
+from streamz_speaker.diarization.scoring import diarization_error, read_uem, score
 
 S = Segment
 

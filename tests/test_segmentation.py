@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from streamz.diarization import segmentation
-from streamz.diarization.config import SegmentationConfig
-from streamz.errors import ModelLoadError
+from streamz_speaker.diarization import segmentation
+from streamz_speaker.diarization.config import SegmentationConfig
+from streamz_speaker.core.errors import ModelLoadError
 
 SR = 16_000
 
@@ -61,8 +61,8 @@ def test_run_rejects_wrong_model_output():
 
 @pytest.mark.models
 def test_model_outputs_log_probabilities(rng):
-    from streamz.diarization.onnx import EXPECTED_INPUTS, create_session
-    from streamz.model_assets import find_models
+    from streamz_speaker.diarization.onnx import EXPECTED_INPUTS, create_session
+    from streamz_speaker.core.model_assets import find_models
 
     session = create_session(find_models().segmentation,
                              expected_inputs=EXPECTED_INPUTS["segmentation"])

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from streamz.audio import load_audio
-from streamz.diarization import source
-from streamz.errors import AudioLoadError
+from streamz_speaker.core.audio import load_audio
+from streamz_speaker.diarization import source
+from streamz_speaker.core.errors import AudioLoadError
 
 SR = 16_000
 
@@ -44,7 +44,7 @@ def test_other_files_are_spooled_with_load_audio_samples(tmp_path, rng, monkeypa
                                                          fmt, channels):
     """Resampled or MP3 input is decoded block by block into a temporary file: its slices
     are the samples load_audio gives (small blocks, so block edges are crossed)."""
-    from streamz import audio as audio_module
+    from streamz_speaker.core import audio as audio_module
 
     path = tmp_path / name
     t = np.arange(int(2.5 * sr)) / sr
@@ -67,7 +67,7 @@ def test_spooling_holds_one_block_not_the_recording(tmp_path, rng, monkeypatch):
     near one block (soxr's own buffers are C memory, not traced)."""
     import tracemalloc
 
-    from streamz import audio as audio_module
+    from streamz_speaker.core import audio as audio_module
 
     path = tmp_path / "long48k.wav"
     sf.write(path, 0.1 * rng.standard_normal((30 * 48_000, 2)), 48_000, subtype="PCM_16")
@@ -97,8 +97,8 @@ def test_nan_samples_raise(tmp_path):
 @pytest.mark.parametrize("name,sr", [("talk.wav", SR), ("talk.flac", 44_100)])
 def test_streamed_file_diarizes_like_decoded_array(tmp_path, monkeypatch, make_wav, name, sr):
     """Read in place (16 kHz) or spooled (44.1 kHz): the same turns as the decoded array."""
-    from streamz.diarization import DiarizationConfig, diarize, load_models
-    from streamz.diarization.config import BinarizeConfig
+    from streamz_speaker.diarization import DiarizationConfig, diarize, load_models
+    from streamz_speaker.diarization.config import BinarizeConfig
 
     path = make_wav(name, "alice", seconds=14.0, sr=sr)
     models = load_models()

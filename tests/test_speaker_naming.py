@@ -6,15 +6,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from streamz.audio import load_audio
-from streamz.cli import cli
-from streamz.diarization.rttm import Segment, read_rttm
-from streamz.enrollment import parse_range, speaker_turns
-from streamz.errors import ConfigError, StreamzError
-from streamz.extraction import CacheConfig
-from streamz.persistence import load_model
-from streamz.speaker_naming import exclusive_pieces, name_speakers
-from streamz.training import TrainConfig, train
+from streamz_speaker.core.audio import load_audio
+from streamz_speaker.cli import cli
+from streamz_speaker.diarization.rttm import Segment, read_rttm
+from streamz_speaker.speaker_id.enrollment import parse_range, speaker_turns
+from streamz_speaker.core.errors import ConfigError, StreamzError
+from streamz_speaker.speaker_id.extraction import CacheConfig
+from streamz_speaker.speaker_id.persistence import load_model
+from streamz_speaker.speaker_id.naming import exclusive_pieces, name_speakers
+from streamz_speaker.speaker_id.training import TrainConfig, train
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -171,8 +171,8 @@ def toy_model():
     """alice (voice 1) and bob (voice 2) enrolled with four noisy files each."""
     import numpy as np
 
-    from streamz.classifier import SpeakerClassifier
-    from streamz.persistence import SpeakerModel
+    from streamz_speaker.speaker_id.classifier import SpeakerClassifier
+    from streamz_speaker.speaker_id.persistence import SpeakerModel
 
     rng = np.random.default_rng(1)
     clf = SpeakerClassifier()

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from streamz._fileio import file_lock
-from streamz.config import FeatureConfig
-from streamz.errors import LockError
-from streamz.extraction import CacheConfig
-from streamz.persistence import load_model
-from streamz.training import TrainConfig, train
+from streamz_speaker.core.fileio import file_lock
+from streamz_speaker.core.config import FeatureConfig
+from streamz_speaker.core.errors import LockError
+from streamz_speaker.speaker_id.extraction import CacheConfig
+from streamz_speaker.speaker_id.persistence import load_model
+from streamz_speaker.speaker_id.training import TrainConfig, train
 
 FAST = dict(epochs=25, update_epochs=8, burn_in_limit=0)
 #: Two labelled files each of alice and bob.
@@ -92,7 +92,7 @@ def test_incremental_runs_keep_old_speakers(corpus, cache, kind):
           feature_config=FeatureConfig(kind=kind))
     second = write_list(corpus / "b.txt", ["carol0.wav,carol", "carol1.wav,carol"])
     train(second, corpus / "m.npz", TrainConfig(**FAST), cache=cache)
-    from streamz.identification import identify_file
+    from streamz_speaker.speaker_id.identification import identify_file
 
     model = load_model(corpus / "m.npz")
     for name in ("alice2", "bob2", "carol2"):

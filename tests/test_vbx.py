@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from streamz.diarization.config import VbxConfig
-from streamz.diarization.vbx import ahc, cluster_vbx, l2_normalize, vbx
+from streamz_speaker.diarization.config import VbxConfig
+from streamz_speaker.diarization.vbx import ahc, cluster_vbx, l2_normalize, vbx
 
 
 def _blobs(rng, num_speakers=3, per=20, dimension=16, noise=0.04):

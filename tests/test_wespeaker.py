@@ -5,10 +5,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from streamz.diarization import wespeaker as W
-from streamz.diarization.config import SegmentationConfig
-from streamz.diarization.onnx import EXPECTED_INPUTS, create_session
-from streamz.diarization.segmentation import chunk
+from streamz_speaker.diarization import wespeaker as W
+from streamz_speaker.diarization.config import SegmentationConfig
+from streamz_speaker.diarization.onnx import EXPECTED_INPUTS, create_session
+from streamz_speaker.diarization.segmentation import chunk
 
 SR = 16_000
 DIM = 256
@@ -91,7 +91,7 @@ def test_run_gathers_each_speakers_frames(fake, rng):
 
 
 def test_chunk_features_are_wespeaker_fbank(rng):
-    from streamz.diarization.fbank import fbank
+    from streamz_speaker.diarization.fbank import fbank
 
     piece = (0.1 * rng.standard_normal(10 * SR)).astype(np.float32)
     feats = W.chunk_features(piece)
@@ -118,10 +118,10 @@ def test_run_with_executor_matches_serial(fake, rng):
 def test_community1_folder_diarizes(tmp_path, rng, step):
     """--models-dir with a community-1 layout: WeSpeaker ONNX + PLDA, bundled segmentation."""
     from conftest import SPEAKERS, synth_voice
-    from streamz.diarization import DiarizationConfig, diarize, load_models
-    from streamz.diarization.config import SegmentationConfig
-    from streamz.diarization.rttm import Segment
-    from streamz.scoring import diarization_error
+    from streamz_speaker.diarization import DiarizationConfig, diarize, load_models
+    from streamz_speaker.diarization.config import SegmentationConfig
+    from streamz_speaker.diarization.rttm import Segment
+    from streamz_speaker.diarization.scoring import diarization_error
 
     folder = tmp_path / "community-1"
     (folder / "plda").mkdir(parents=True)
