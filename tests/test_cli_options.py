@@ -26,17 +26,23 @@ def _train(folder, *args):
 
 
 def test_train_threshold_burn_in_and_speaker_cap(clips):
-    label, c, new = _train(clips, "--threshold", "0", "--burn-in-limit", "0")
-    assert (label, new) == ("alice", False) and 0.5 < c < 0.9999
+    # the MFCC front end: its confidence in alice2 stays below 1 (the CAM++ one rounds to 1
+    # on these clean synthetic voices, and the burn-in rule needs room above it)
+    def _train_mfcc(folder, *args):
+        return _train(folder, "--features", "mfcc", *args)
+
+    label, c, new = _train_mfcc(clips, "--threshold", "0", "--burn-in-limit", "0")
+    assert (label, new) == ("alice", False) and 0.5 < c < 1
     # --threshold: above the confidence, a new speaker
-    assert _train(clips, "--threshold", "1", "--burn-in-limit", "0")[::2] == ("speaker_001", True)
+    assert _train_mfcc(clips, "--threshold", "1", "--burn-in-limit", "0")[::2] \
+        == ("speaker_001", True)
     # --max-speakers: none can be created, so the best match
-    assert _train(clips, "--threshold", "1", "--burn-in-limit", "0", "--max-speakers", "2") \
-        == ("alice", c, False)
+    assert _train_mfcc(clips, "--threshold", "1", "--burn-in-limit", "0",
+                       "--max-speakers", "2") == ("alice", c, False)
     # --burn-in-limit: the burn-in rule asks for (1 + t) / 2 > c; without burn-in, t <= c
     t = (3 * c - 1) / 2
-    assert _train(clips, "--threshold", t, "--burn-in-limit", "0")[::2] == ("alice", False)
-    assert _train(clips, "--threshold", t)[::2] == ("speaker_001", True)   # default: 10 files
+    assert _train_mfcc(clips, "--threshold", t, "--burn-in-limit", "0")[::2] == ("alice", False)
+    assert _train_mfcc(clips, "--threshold", t)[::2] == ("speaker_001", True)  # default: 10 files
 
 
 def test_train_features_option(clips):

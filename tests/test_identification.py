@@ -49,20 +49,35 @@ def _ident(windows, best="a", confidence=0.9):
                           proba=windows.mean(axis=0), window_proba=windows)
 
 
-def test_windows_that_verify_against_others_withhold_the_name():
-    # half of the confident windows verify against b: two people, not a
-    mixed = _ident([[0.9, 0.1], [0.95, 0.0], [0.1, 0.9], [0.0, 0.85], [0.5, 0.4]])
-    assert mixed.agreement(["a", "b"], 0.8) == pytest.approx(0.5)
+def test_a_second_voice_for_three_windows_withholds_the_name():
+    # three windows in a row verify against b (3 s of CAM++ windows): two people, not a
+    mixed = _ident([[0.9, 0.1], [0.95, 0.0], [0.1, 0.9], [0.0, 0.85], [0.1, 0.9], [0.9, 0.0]])
+    assert mixed.several_speakers(["a", "b"], 0.8)
     assert mixed.decision(["a", "b"], 0.8) == UNKNOWN
-    # one contradicting window in ten: the windows agree
-    mostly = _ident([[0.9, 0.1]] * 9 + [[0.1, 0.9]])
-    assert mostly.agreement(["a", "b"], 0.8) == pytest.approx(0.9)
-    assert mostly.decision(["a", "b"], 0.8) == "a"
+    # windows that give a almost nothing contradict it too, whoever they verify against
+    stranger = _ident([[0.9, 0.1], [0.01, 0.3], [0.02, 0.1], [0.0, 0.5], [0.9, 0.0]])
+    assert stranger.decision(["a", "b"], 0.8) == UNKNOWN
+
+
+def test_stray_windows_of_one_voice_keep_the_name():
+    """An expressive line of one person: a window or two stray, none for 3 s."""
+    stray = _ident([[0.9, 0.1], [0.1, 0.9], [0.0, 0.85], [0.9, 0.0], [0.1, 0.9], [0.9, 0.1]])
+    assert stray.agreement(["a", "b"], 0.8) == pytest.approx(0.5)     # half agree, yet
+    assert not stray.several_speakers(["a", "b"], 0.8)
+    assert stray.decision(["a", "b"], 0.8) == "a"
     # no window verifies against anyone: nothing contradicts the whole file
     quiet = _ident([[0.5, 0.4], [0.6, 0.1]])
-    assert quiet.agreement(["a", "b"], 0.8) == 1.0
     assert quiet.decision(["a", "b"], 0.8) == "a"
     assert quiet.decision(["a", "b"], 0.95) == UNKNOWN       # below the threshold
+
+
+def test_second_voice_run_spans_three_seconds():
+    from streamz_speaker.core.config import FeatureConfig
+    from streamz_speaker.speaker_id.identification import second_voice_run
+
+    assert second_voice_run(FeatureConfig(kind="embedding")) == 3     # 1.5 s every 0.75 s
+    assert second_voice_run(FeatureConfig(kind="mfcc")) == 2          # 1.5 s spans
+    assert second_voice_run(FeatureConfig(kind="embedding", embedding_hop_seconds=1.5)) == 2
 
 
 def test_mfcc_windows_are_scored_in_spans_of_about_one_and_a_half_seconds():
@@ -74,3 +89,12 @@ def test_mfcc_windows_are_scored_in_spans_of_about_one_and_a_half_seconds():
     rows = np.arange(10.0)[:, None]
     np.testing.assert_array_equal(_span_means(rows, 3), [[1.5], [5.0], [8.0]])
     assert _span_means(rows, 10) is rows
+
+
+def test_known_voice_needs_a_run_of_windows_of_one_speaker():
+    from streamz_speaker.speaker_id.identification import known_voice
+
+    windows = np.array([[0.9, 0.0], [0.85, 0.1], [0.1, 0.9], [0.2, 0.3], [0.0, 0.95]])
+    assert known_voice(windows, 0.8, 2) == 0          # a heard twice in a row
+    assert known_voice(windows, 0.8, 3) is None       # nobody for three windows
+    assert known_voice(windows[2:], 0.8, 2) is None   # b twice, but not in a row

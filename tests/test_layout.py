@@ -2,10 +2,10 @@
 
 Floors, bottom up: ``core`` (audio, settings, errors, file I/O, model assets, worker pool,
 bootstrap intervals); ``diarization``; ``speaker_id`` (which runs the CAM++ model through
-diarization's embedding code and names diarized speakers); ``live``, ``batch`` and
-``report``, side by side; ``cli``; and the package's top level (the public API). A module
-may import from its own subpackage or from a lower floor, never from a higher one or from a
-neighbour on its own floor.
+diarization's embedding code and names diarized speakers); ``live``, ``batch``, ``report``
+and ``transcript``, side by side; ``cli``; and the package's top level (the public API). A
+module may import from its own subpackage or from a lower floor, never from a higher one or
+from a neighbour on its own floor.
 """
 
 import ast
@@ -16,7 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "src" / "streamz_speaker"
 FLOORS = {"core": 0, "diarization": 1, "speaker_id": 2, "live": 3, "batch": 3, "report": 3,
-          "cli": 4, "": 5}
+          "transcript": 3, "cli": 4, "": 5}
 
 
 def _subpackage(module: str) -> str:

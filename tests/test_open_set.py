@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from streamz_speaker.speaker_id.open_set import (DEFAULT_THRESHOLD, MAX_SLOPE, MIN_SLOPE, PRIOR_TRIAL_STD,
-                                                 PRIOR_TRIALS, CosineScorer,
-                                                 eer_threshold, fit_scorer, gaussian_slope, nuisance_basis)
+from streamz_speaker.speaker_id.open_set import (CENTRE_PRIOR_SPEAKERS, DEFAULT_THRESHOLD,
+                                                 MAX_SLOPE, MIN_SLOPE, PRIOR_TRIAL_STD,
+                                                 PRIOR_TRIALS, CosineScorer, eer_threshold,
+                                                 fit_scorer, gaussian_slope, nuisance_basis)
 
 
 def unit(x):
@@ -134,3 +135,22 @@ def test_detection_figures_known_answers():
     # p_target 0.01: a false accept costs 99 misses, so the best is to accept no unknown
     assert strict["min_dcf"] == pytest.approx(0.25)
     assert detection_figures(known, np.array([]))["min_dcf"] is None
+
+
+def test_centring_removes_the_voices_common_part(rng):
+    """Embeddings of every voice share a large common direction; removing the enrolled mean
+    (shrunk for few speakers) spreads the centroids apart and keeps files with their own."""
+    common = np.zeros(16)
+    common[0] = 3.0
+    voices = rng.standard_normal((4, 16))
+    X = np.concatenate([common + v + 0.3 * rng.standard_normal((3, 16)) for v in voices])
+    y = np.repeat(["a", "b", "c", "d"], 3)
+    plain = fit_scorer(X, y, ["a", "b", "c", "d"])
+    centred = fit_scorer(X, y, ["a", "b", "c", "d"], centre=True)
+    rows = X / np.linalg.norm(X, axis=1, keepdims=True)
+    np.testing.assert_allclose(centred.mean, rows.mean(axis=0) * 4 / (4 + CENTRE_PRIOR_SPEAKERS))
+    assert plain.mean is None
+    off_diagonal = ~np.eye(4, dtype=bool)
+    assert (centred.centroids @ centred.centroids.T)[off_diagonal].max() < \
+        (plain.centroids @ plain.centroids.T)[off_diagonal].max()
+    assert (centred.cosine(X).argmax(axis=1) == np.repeat(np.arange(4), 3)).all()

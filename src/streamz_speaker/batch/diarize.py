@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..core.fileio import file_lock
+from ..core.fileio import atomic_write_text, file_lock
 from ..core.audio import AUDIO_EXTENSIONS
 from ..core.workers import BatchConfig, FileProgress, for_workers, run_batch, without_path
 from ..diarization.config import DiarizationConfig, RuntimeConfig
@@ -22,7 +22,7 @@ MANIFEST_NAME = "manifest.jsonl"
 #: Arguments with these suffixes are lists of audio files, one per line.
 LIST_SUFFIXES = (".txt", ".lst", ".list")
 #: Temporary files that an atomic write killed midway leaves (``_fileio.atomic_path``).
-_STALE_TEMPORARY = re.compile(r"^\..+\.rttm\.[0-9a-f]{8}\.tmp$")
+_STALE_TEMPORARY = re.compile(r"^\..+\.(rttm|json|srt|vtt|txt)\.[0-9a-f]{8}\.tmp$")
 
 
 def expand_inputs(args) -> list[Path]:
@@ -104,6 +104,26 @@ class _Worker:
 
 
 @dataclass(frozen=True)
+class ExtraOutput:
+    """A second output per file, made in this process from the file's diarization.
+
+    For instance a labelled transcript (``streamz diarize --transcript``): ``check`` runs
+    before the file is diarized and ``render`` after; either raising a
+    :class:`StreamzError` fails the file, and nothing is written for it.
+    """
+
+    name: Callable                  # name(path) -> its file name beside URI.rttm ("a.srt")
+    check: Callable                 # check(path) -> None
+    render: Callable                # render(path, DiarizationResult) -> (text, manifest fields)
+
+    def exists(self, out_dir: Path, path: Path) -> bool:
+        try:
+            return (out_dir / self.name(path)).exists()
+        except StreamzError:        # check() will say why
+            return False
+
+
+@dataclass(frozen=True)
 class FileOutcome:
     """What became of one file of :func:`diarize_batch`."""
 
@@ -114,6 +134,7 @@ class FileOutcome:
     error: StreamzError | None = None
     seconds: float = 0.0            # wall time on its worker
     skipped: bool = False           # its RTTM in the output folder was complete already
+    extra: str | None = None        # the text of the ExtraOutput, when one was asked for
 
 
 def _diarize_task(worker: _Worker, path: Path):
@@ -134,7 +155,8 @@ def _diarize_task(worker: _Worker, path: Path):
 
 def diarize_batch(paths, job: DiarizeJob = DiarizeJob(), *, out_dir=None,
                   batch: BatchConfig = BatchConfig(), overwrite: bool = False,
-                  lock_timeout: float = 0.0, hook=None) -> Iterator[FileOutcome]:
+                  lock_timeout: float = 0.0, hook=None,
+                  extra: ExtraOutput | None = None) -> Iterator[FileOutcome]:
     """Diarize many files on the workers ``batch`` names.
 
     With ``out_dir``, each file's RTTM is written there (``URI.rttm``, atomically, as soon
@@ -161,6 +183,11 @@ def diarize_batch(paths, job: DiarizeJob = DiarizeJob(), *, out_dir=None,
         Seconds to wait for another batch holding ``out_dir``.
     hook : callable, optional
         ``hook("files", artifact=FileProgress, completed=, total=)`` per file.
+    extra : ExtraOutput, optional
+        A second output per file (with ``out_dir``: ``extra.name(path)``, written before
+        the RTTM; a file counts as done when both are there). A file that ``extra.check``
+        refuses is not diarized; one that ``extra.render`` refuses fails with nothing
+        written.
 
     Yields
     ------
@@ -178,7 +205,7 @@ def diarize_batch(paths, job: DiarizeJob = DiarizeJob(), *, out_dir=None,
         job = replace(job, hook=None, models_dir=for_workers(job.models_dir, batch),
                       speaker_model=for_workers(job.speaker_model, batch))
     if out_dir is None:
-        yield from _run(paths, list(range(len(paths))), job, batch, hook, None, started)
+        yield from _run(paths, list(range(len(paths))), job, batch, hook, None, started, extra)
         return
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -191,7 +218,8 @@ def diarize_batch(paths, job: DiarizeJob = DiarizeJob(), *, out_dir=None,
         todo, skipped = [], 0
         for index, path in enumerate(paths):
             output = out_dir / f"{uri_of(path)}.rttm"
-            if overwrite or not output.exists():
+            if overwrite or not output.exists() or (extra is not None
+                                                     and not extra.exists(out_dir, path)):
                 todo.append(index)
                 continue
             if str(path.absolute()) not in recorded:   # written, then killed before recording
@@ -200,30 +228,66 @@ def diarize_batch(paths, job: DiarizeJob = DiarizeJob(), *, out_dir=None,
             _progress(hook, FileProgress(str(path), True, time.monotonic() - started,
                                          skipped=True), skipped, len(paths))
             yield FileOutcome(index, path, skipped=True)
-        yield from _run(paths, todo, job, batch, hook, (out_dir, manifest), started)
+        yield from _run(paths, todo, job, batch, hook, (out_dir, manifest), started, extra)
 
 
-def _run(paths, todo, job, batch, hook, destination, started) -> Iterator[FileOutcome]:
+def _refused(paths, todo, extra):
+    """Files whose ``extra.check`` fails: reported (and recorded) without being diarized."""
+    if extra is None:
+        return todo, []
+    kept, refused = [], []
+    for index in todo:
+        try:
+            extra.check(paths[index])
+            kept.append(index)
+        except StreamzError as e:
+            refused.append((index, e))
+    return kept, refused
+
+
+def _run(paths, todo, job, batch, hook, destination, started,
+         extra=None) -> Iterator[FileOutcome]:
     from ..diarization.rttm import write_rttm
 
     done = len(paths) - len(todo)
+    todo, refused = _refused(paths, todo, extra)
+    for index, error in refused:
+        path = paths[index]
+        if destination is not None:
+            out_dir, manifest = destination
+            manifest.append(_record(path, out_dir / f"{uri_of(path)}.rttm", "failed",
+                                    error=error))
+        done += 1
+        _progress(hook, FileProgress(str(path), False, time.monotonic() - started), done,
+                  len(paths))
+        yield FileOutcome(index, path, error=error)
     for outcome in run_batch(_diarize_task, [for_workers(paths[i], batch) for i in todo],
                              setup=job, config=batch):
         index = todo[outcome.index]
         path = paths[index]
         result, matches = outcome.value if outcome.ok else (None, None)
+        error, text, fields = outcome.error, None, {}
+        if outcome.ok and extra is not None:
+            try:
+                text, fields = extra.render(path, result)
+            except StreamzError as e:
+                error, result, matches = e, None, None
+        ok = error is None
         if destination is not None:
             out_dir, manifest = destination
             output = out_dir / f"{uri_of(path)}.rttm"
-            if outcome.ok:
+            if ok:
+                if extra is not None:    # first: the RTTM marks the file done
+                    atomic_write_text(out_dir / extra.name(path), text)
                 write_rttm(output, result.segments, result.uri)
-            manifest.append(_record(path, output, "done" if outcome.ok else "failed",
-                                    outcome=outcome, result=result))
+            manifest.append(_record(path, output, "done" if ok else "failed",
+                                    outcome=outcome, result=result, error=error,
+                                    fields=fields))
         done += 1
-        _progress(hook, FileProgress(str(path), outcome.ok, time.monotonic() - started,
-                                     outcome.seconds, result.duration if outcome.ok else None),
+        _progress(hook, FileProgress(str(path), ok, time.monotonic() - started,
+                                     outcome.seconds, result.duration if ok else None),
                   done, len(paths))
-        yield FileOutcome(index, path, result, matches, outcome.error, outcome.seconds)
+        yield FileOutcome(index, path, result, matches, error, outcome.seconds, extra=text)
 
 
 def _progress(hook, artifact: FileProgress, completed: int, total: int) -> None:
@@ -232,12 +296,14 @@ def _progress(hook, artifact: FileProgress, completed: int, total: int) -> None:
 
 
 def _record(path: Path, output: Path, status: str, *, outcome=None, result=None,
-            note: str | None = None) -> dict:
+            note: str | None = None, error=None, fields=None) -> dict:
     record = {"file": str(path.absolute()), "uri": uri_of(path), "output": output.name,
               "status": status}
+    record.update(fields or {})
+    error = error if error is not None else getattr(outcome, "error", None)
+    if error is not None:               # without the path the record already gives
+        record["error"] = without_path(str(error), path)
     if outcome is not None:
-        if outcome.error is not None:     # without the path the record already gives
-            record["error"] = without_path(str(outcome.error), path)
         record["seconds"] = round(outcome.seconds, 3)
         if result is not None:
             record["audio_seconds"] = round(result.duration, 3)

@@ -132,9 +132,18 @@ def _score_table(report) -> str:
               show_default=True, help="Speaker model for --identify.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True,
               help="Confidence needed by --identify to name a speaker.")
+@click.option("--transcript", "transcript_path", type=click.Path(exists=True), default=None,
+              help="A speech-to-text transcript (Whisper, faster-whisper, WhisperX or "
+                   "whisper.cpp JSON, SRT, WebVTT) of the one AUDIO file, or a folder of "
+                   "them matched by file name: give every word its speaker. Written as "
+                   "URI.FORMAT beside URI.rttm with -o, else on stdout instead of RTTM.")
+@click.option("--transcript-format", type=click.Choice(["json", "srt", "vtt", "txt"]),
+              default=None, help="Format of the labelled transcript (default: the input's; "
+                                 "json: the input's JSON with \"speaker\" added).")
 def diarize(audio, output_dir, overwrite, lock_timeout, num_speakers, min_speakers,
             max_speakers, fast, exclusive, min_duration_on, min_duration_off, pad_offset,
-            models_dir, threads, jobs, scheduler, as_json, identify, model_path, threshold):
+            models_dir, threads, jobs, scheduler, as_json, identify, model_path, threshold,
+            transcript_path, transcript_format):
     """Who spoke when: write RTTM for each AUDIO file.
 
     AUDIO: audio files, folders of audio files, or lists of them (.txt, .lst or .list,
@@ -142,10 +151,14 @@ def diarize(audio, output_dir, overwrite, lock_timeout, num_speakers, min_speake
     (--scheduler); a file that fails is reported on stderr (and in the manifest with -o),
     the others are still diarized, and the exit status is 1.
 
+    With --transcript, who said what: each word of the file's transcript gets the speaker
+    who talks most during it, and segments are split where the speaker changes.
+
     \b
     Examples:
       streamz diarize meeting.wav --max-speakers 4 > meeting.rttm
       streamz diarize calls/ -o rttm/ --jobs 2      # again later: only new files
+      streamz diarize meeting.wav --transcript meeting.json --transcript-format srt
     """
     from ..batch.diarize import DiarizeJob, diarize_batch, expand_inputs
     from ..diarization.config import (FAST_SEGMENTATION_STEP_SECONDS, BinarizeConfig,
@@ -162,6 +175,8 @@ def diarize(audio, output_dir, overwrite, lock_timeout, num_speakers, min_speake
                                  f"({min_speakers})", param_hint="--max-speakers")
     paths = expand_inputs(audio)
     _check_distinct_uris(paths)
+    extra = _transcript_output(paths, transcript_path, transcript_format, output_dir,
+                               as_json)
     config = DiarizationConfig(
         segmentation=SegmentationConfig(FAST_SEGMENTATION_STEP_SECONDS) if fast
         else SegmentationConfig(),
@@ -178,14 +193,15 @@ def diarize(audio, output_dir, overwrite, lock_timeout, num_speakers, min_speake
                          hook=progress if len(paths) == 1 else None)
         for done in diarize_batch(paths, job, out_dir=output_dir, batch=batch,
                                   overwrite=overwrite, lock_timeout=lock_timeout,
-                                  hook=progress):
+                                  hook=progress, extra=extra):
             skipped += done.skipped
             if done.error is not None:
                 failures.append((done.index, done.path, done.error))
             elif as_json:
                 results[done.index] = done
             if output_dir is None and not as_json:   # RTTM on stdout, in input order
-                rttm[done.index] = "" if done.error else done.result.to_rttm()
+                rttm[done.index] = ("" if done.error else done.extra if extra is not None
+                                    else done.result.to_rttm())
                 while printed in rttm:
                     text = rttm.pop(printed)
                     printed += 1
@@ -198,6 +214,53 @@ def diarize(audio, output_dir, overwrite, lock_timeout, num_speakers, min_speake
         notice(f"skipped {plural(skipped, 'file')} whose RTTM is in {shown(output_dir)} "
                "already (--overwrite to redo)")
     report_failures([(path, error) for _, path, error in sorted(failures)])  # input order
+
+
+def _transcript_output(paths, transcript_path, fmt, output_dir, as_json):
+    """The labelled transcript as the batch's second output (None without --transcript)."""
+    from pathlib import Path
+
+    from ..batch.diarize import ExtraOutput, uri_of
+    from ..core.errors import TranscriptError
+    from ..transcript import (find_transcript, format_transcript, label_transcript, metadata,
+                              output_format, read_transcript)
+
+    if transcript_path is None:
+        if fmt is not None:
+            raise click.UsageError("--transcript-format only applies with --transcript")
+        return None
+    if Path(transcript_path).is_file() and len(paths) > 1:
+        raise click.UsageError(f"--transcript {transcript_path} is one file, for one AUDIO "
+                               f"file; for {len(paths)} files give a folder of transcripts "
+                               "named after them")
+    if output_dir is None and (len(paths) > 1 or as_json):
+        raise click.UsageError("--transcript prints the labelled transcript on stdout: give "
+                               "one AUDIO file without --json, or -o DIR")
+
+    def name(path):
+        return f"{uri_of(path)}.{output_format(find_transcript(path, transcript_path), fmt)}"
+
+    def check(path):
+        source = find_transcript(path, transcript_path)
+        if output_dir is not None:
+            target = Path(output_dir) / name(path)
+            if target.exists() and target.resolve() == source.resolve():
+                raise TranscriptError(f"{source}: the labelled transcript would replace it: "
+                                      "write to another folder (-o)")
+        read_transcript(source)     # fail before diarizing; read again after (a batch of
+        #                             many files would otherwise hold every transcript)
+
+    def render(path, result):
+        transcript = read_transcript(find_transcript(path, transcript_path))
+        labelled = label_transcript(transcript, result.segments, duration=result.duration)
+        meta = metadata(labelled)
+        fields = {"transcript": str(Path(transcript.source).absolute()),
+                  "transcript_output": name(path), "word_timing": meta["word_timing"],
+                  "segments_split": meta["segments_split"],
+                  "unknown_words": meta["unknown_words"]}
+        return format_transcript(labelled, fmt), fields
+
+    return ExtraOutput(name, check, render)
 
 
 def _result_json(done) -> dict:

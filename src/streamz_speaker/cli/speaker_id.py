@@ -119,8 +119,8 @@ def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_
     """Say who speaks in each FILE (or "unknown").
 
     Prints one line per file: the file, the speaker and that best match's confidence. The
-    speaker is "unknown" when the confidence is below --threshold, or when fewer than 80% of
-    the file's windows that reach it agree on the best match (several people speak: see
+    speaker is "unknown" when the confidence is below --threshold, or when another voice
+    speaks for 3 s or more (its windows contradict the best match: several people speak; see
     --list, or use `streamz diarize --identify`).
 
     \b
@@ -140,7 +140,8 @@ def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_
     for r in results:
         row = {"file": shown(r.path), "speaker": r.speaker, "best": r.best,
                "confidence": round(r.confidence, 4),
-               "agreement": round(r.agreement(model.speakers, threshold), 4)}
+               "agreement": round(r.agreement(model.speakers, threshold), 4),
+               "several_speakers": r.several_speakers(model.speakers, threshold)}
         if as_list:
             row["speakers"] = [{"speaker": s, "windows": n, "share": round(share, 4)}
                                for s, n, share in r.speaker_shares(model.speakers, threshold)]
@@ -156,13 +157,13 @@ def identify(files, model_path, threshold, as_list, as_json, cache_dir, feature_
 
 def _shares_text(row: dict, threshold: float, confidence: float) -> str:
     """The indented lines under a file in ``identify --list`` (``confidence`` unrounded)."""
-    from ..speaker_id.identification import UNKNOWN
+    from ..speaker_id.identification import SECOND_VOICE_SECONDS, UNKNOWN
 
-    below = "" if confidence >= threshold else f", below --threshold {threshold}"
-    if not below and row["speaker"] == UNKNOWN:
-        below = (f", but only {row['agreement']:.0%} of the windows that reach {threshold} "
-                 "agree: more than one speaker?")
-    lines = [f"  best match: {row['best']}, confidence {row['confidence']:.3f}{below}"]
+    why = "" if confidence >= threshold else f", below --threshold {threshold}"
+    if row["several_speakers"]:
+        why += (f"{'; and' if why else ', but'} another voice speaks for "
+                f"{SECOND_VOICE_SECONDS:g} s or more: more than one speaker?")
+    lines = [f"  best match: {row['best']}, confidence {row['confidence']:.3f}{why}"]
     windows = sum(s["windows"] for s in row["speakers"])
     for s in row["speakers"]:
         why = f": no speaker reaches {threshold}" if s["speaker"] == UNKNOWN else ""

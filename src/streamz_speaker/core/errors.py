@@ -71,3 +71,10 @@ class ProtocolError(StreamzError, ValueError):
 
 class WorkerError(StreamzError, RuntimeError):
     """A batch could not reach its cluster, or a worker died (killed, out of memory) on a file."""
+
+
+class TranscriptError(StreamzError, ValueError):
+    """A speech-to-text transcript is unreadable, malformed or does not fit its recording.
+
+    The message names the file and the segment, cue or line.
+    """

@@ -14,6 +14,10 @@ from .errors import ModelLoadError
 MODELS_DIR_ENV = "STREAMZ_MODELS_DIR"
 MANIFEST_NAME = "manifest.json"
 SEGMENTATION_FILE = "segmentation-3.0.onnx"
+#: segmentation-3.0 cut after its first convolution (scripts/split_segmentation.py): the same
+#: model, run with the convolution shared by overlapping windows; optional in a models folder.
+SEGMENTATION_SINCNET_FILE = "segmentation-3.0-sincnet.onnx"
+SEGMENTATION_TAIL_FILE = "segmentation-3.0-tail.onnx"
 BACKBONE_FILE = "campplus_backbone.onnx"
 HEAD_FILE = "campplus_head.npz"
 #: pyannote community-1 PLDA files (``plda/`` in that repository).
@@ -36,6 +40,8 @@ class ModelAssets:
     embedding_head: Path | None = None   # campplus only
     plda_transform: Path | None = None   # wespeaker only: xvec_transform.npz
     plda: Path | None = None             # wespeaker only: plda.npz
+    #: the segmentation model cut in two (first convolution, rest), when its folder has both
+    segmentation_split: tuple[Path, Path] | None = None
 
 
 @dataclass(frozen=True)
@@ -141,14 +147,29 @@ def find_models(models_dir: os.PathLike | str | None = None, *, verify: bool = T
             verify_file(segmentation, load_manifest(seg_folder))
             for path in (wespeaker, transform, plda):
                 verify_file(path, load_manifest(folder))
+        split = (_split(seg_folder, verify) if segmentation == bundled / SEGMENTATION_FILE
+                 else None)
         return ModelAssets("wespeaker", segmentation, wespeaker, plda_transform=transform,
-                           plda=plda)
+                           plda=plda, segmentation_split=split)
     assets = ModelAssets("campplus", folder / SEGMENTATION_FILE, folder / BACKBONE_FILE,
-                         embedding_head=folder / HEAD_FILE)
+                         embedding_head=folder / HEAD_FILE,
+                         segmentation_split=_split(folder, verify))
     manifest = load_manifest(folder) if verify else {"models": []}
     for path in (assets.segmentation, assets.embedding, assets.embedding_head):
         verify_file(path, manifest)
     return assets
+
+
+def _split(folder: Path, verify: bool) -> tuple[Path, Path] | None:
+    """The split segmentation files of ``folder`` (checked), or None when it lacks either."""
+    paths = (folder / SEGMENTATION_SINCNET_FILE, folder / SEGMENTATION_TAIL_FILE)
+    if not all(p.is_file() for p in paths):
+        return None
+    if verify:
+        manifest = load_manifest(folder)
+        for path in paths:
+            verify_file(path, manifest)
+    return paths
 
 
 def list_models(models_dir: os.PathLike | str | None = None) -> list[ModelStatus]:

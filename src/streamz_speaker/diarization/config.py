@@ -10,6 +10,11 @@ from ..core.errors import ConfigError
 SEGMENTATION_WINDOW_SECONDS = 10.0
 SEGMENTATION_STEP_SECONDS = 1.0
 FAST_SEGMENTATION_STEP_SECONDS = 2.0
+#: Adaptive windows: coarse grid and agreement needed to fill between (RESULTS.md,
+#: "Diarization cost per audio hour"; chosen on dev-wide's odd-numbered conversations).
+COARSE_SEGMENTATION_SECONDS = 4.0
+ADAPTIVE_MAX_MISMATCH = 0.05
+ADAPTIVE_TOLERANCE_FRAMES = 0
 #: Segmentation-3.0 output geometry for one 10 s window.
 FRAMES_PER_WINDOW = 589
 FRAME_STEP_SECONDS = 0.016875
@@ -28,11 +33,32 @@ EMBEDDING_DIMENSION = 192
 @dataclass(frozen=True)
 class SegmentationConfig:
     step_seconds: float = SEGMENTATION_STEP_SECONDS  # window step; --fast uses 2 s
+    #: adaptive windows (diarization.adaptive): the model runs on windows this far apart
+    #: (rounded to a multiple of the step), and on the windows between only where two
+    #: computed windows disagree; the others are filled from them. 0: every window
+    coarse_seconds: float = COARSE_SEGMENTATION_SECONDS
+    #: share of the frames two computed windows share that may differ (after matching their
+    #: local speakers) for the windows between them to be filled rather than computed
+    max_mismatch: float = ADAPTIVE_MAX_MISMATCH
+    #: differences within this many frames (17 ms each) of a speaker change are not counted
+    tolerance_frames: int = ADAPTIVE_TOLERANCE_FRAMES
 
     def __post_init__(self):
         if not 0 < self.step_seconds <= SEGMENTATION_WINDOW_SECONDS:
             raise ConfigError(f"segmentation step must be in (0, {SEGMENTATION_WINDOW_SECONDS}] s, "
                               f"got {self.step_seconds}")
+        if not 0 <= self.coarse_seconds <= SEGMENTATION_WINDOW_SECONDS:
+            raise ConfigError(f"coarse_seconds must be in [0, {SEGMENTATION_WINDOW_SECONDS}] s, "
+                              f"got {self.coarse_seconds}")
+        if not 0 <= self.max_mismatch <= 1:
+            raise ConfigError(f"max_mismatch must be in [0, 1], got {self.max_mismatch}")
+        if self.tolerance_frames < 0:
+            raise ConfigError(f"tolerance_frames must be >= 0, got {self.tolerance_frames}")
+
+    @property
+    def coarse_factor(self) -> int:
+        """Steps between the windows of the coarse grid (1: every window is computed)."""
+        return max(1, int(round(self.coarse_seconds / self.step_seconds)))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import threading
 
 import numpy as np
 
+from . import adaptive
 from . import embedding
 from . import powerset
 from . import segmentation
@@ -23,6 +24,9 @@ from .source import FileAudio
 
 #: Backbone blocks (with their segmentation batches) submitted ahead of the one being pooled.
 BLOCKS_AHEAD = 2
+#: Chunks per segmentation task: the first convolution is computed once over each task's
+#: span (16 chunks: 26 s at the 1 s step, ~13 MB of convolution output).
+RANGE_CHUNKS = 16
 
 
 def as_audio(y):
@@ -55,18 +59,22 @@ def segment(session, y: np.ndarray, cfg: SegmentationConfig, *, executor=None,
     return activity
 
 
-def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: np.ndarray,
+def segment_and_embed(seg_model, backbone, head: embedding.EmbeddingHead, y: np.ndarray,
                       cfg: SegmentationConfig, *, executor=None, batch_size: int = 4,
                       block_seconds: float = 60.0, hook=None
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Local activity and CAM++ embeddings of every (chunk, local speaker).
 
-    Same results as :func:`segmentation.run` + :func:`powerset.to_multilabel` followed by
-    :func:`embedding.run` (same blocks, same pooling), computed concurrently.
+    The segmentation runs on spans of ``RANGE_CHUNKS`` chunks (:class:`segmentation.Span`:
+    the first convolution once per span), on the coarse grid of ``cfg.coarse_seconds``;
+    the chunks between are filled or computed by :func:`adaptive.fill` in the calling
+    thread, in time order. The backbone blocks (:func:`embedding.run`: same blocks, same
+    pooling) run concurrently with it.
 
     Parameters
     ----------
-    seg_session, backbone : onnxruntime.InferenceSession
+    seg_model : segmentation.SplitModel or onnxruntime.InferenceSession
+    backbone : onnxruntime.InferenceSession
     head : embedding.EmbeddingHead
     y : ndarray of shape (n_samples,) or source.FileAudio
         Mono float32 16 kHz audio.
@@ -78,7 +86,7 @@ def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: n
     block_seconds : float
         Backbone block length (as :func:`embedding.run`).
     hook : callable, optional
-        ``hook("segmentation", completed=, total=)`` per batch (in order), then
+        ``hook("segmentation", completed=, total=)`` per span (in order), then
         ``hook("embeddings", ...)`` once, when all chunks are pooled.
 
     Returns
@@ -96,7 +104,7 @@ def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: n
                               central=True)
     blocks = embedding.backbone_blocks(total, cfg.step_seconds, block_seconds)
     # One task list in time order: each backbone block (the longest task: started first, so
-    # that no core idles at the end), then the segmentation batches of the chunks it completes.
+    # that no core idles at the end), then the segmentation spans of the chunks it completes.
     calls, kinds, submitted = [], [], 0
     lock = threading.Lock()
     for first, last in blocks:
@@ -104,15 +112,15 @@ def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: n
         kinds.append(("embeddings", first, last))
         need = _ready(pooler, last)
         while submitted < need:
-            stop = min(submitted + batch_size, total)
-            calls.append((_activity_batch, seg_session, y, cfg, submitted, stop))
+            stop = min(submitted + RANGE_CHUNKS, total)
+            calls.append((_coarse_span, seg_model, y, cfg, submitted, stop, total, batch_size))
             kinds.append(("segmentation", submitted, stop))
             submitted = stop
     ahead = BLOCKS_AHEAD * max(1, len(calls) // max(1, len(blocks)))
     held = None                   # a backbone block waiting for its chunks' activity
     for (kind, a, b), out in zip(kinds, embedding.in_order(executor, calls, ahead=ahead)):
         if kind == "segmentation":
-            activity[a:b] = out
+            _fill_span(activity, out, cfg)
             if hook is not None:
                 hook("segmentation", completed=b, total=total)
             continue
@@ -126,6 +134,32 @@ def segment_and_embed(seg_session, backbone, head: embedding.EmbeddingHead, y: n
         # a progress display restart at every block
         hook("embeddings", completed=blocks[-1][1], total=blocks[-1][1])
     return activity, pooler.embeddings, pooler.central
+
+
+def _coarse_span(model, y, cfg: SegmentationConfig, first: int, stop: int, total: int,
+                 batch_size: int):
+    """The coarse windows of chunks ``first..stop`` (a pool task); see :func:`_fill_span`.
+
+    The span reaches ``stop`` (the next span's first chunk) so that the chunks before it can
+    be filled; chunk ``first`` comes from the span before (except the very first).
+    """
+    last = min(stop, total - 1)
+    span = segmentation.Span(model, y, cfg, first, last, batch_size=batch_size)
+    todo = [i for i in adaptive.coarse_indices(first, last, cfg.coarse_factor, total)
+            if i > first or first == 0]
+    known = dict(zip(todo, powerset.to_multilabel(span(todo)))) if todo else {}
+    return span, known, first, stop
+
+
+def _fill_span(activity: np.ndarray, coarse, cfg: SegmentationConfig) -> None:
+    """Write the chunks of a span into ``activity``: computed, filled, or computed on demand."""
+    span, known, first, _ = coarse
+    known.setdefault(first, activity[first])
+    full = adaptive.fill(known, lambda idx: powerset.to_multilabel(span(idx)),
+                         step_seconds=cfg.step_seconds, max_mismatch=cfg.max_mismatch,
+                         tolerance_frames=cfg.tolerance_frames)
+    for index, value in full.items():
+        activity[index] = value
 
 
 def _backbone_block(lock, backbone, y, first, last):

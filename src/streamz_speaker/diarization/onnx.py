@@ -13,6 +13,8 @@ from ..core.errors import ModelLoadError
 #: Input name -> rank, per model role (checked once, at load).
 EXPECTED_INPUTS: dict[str, dict[str, int]] = {
     "segmentation": {"waveform": 3},            # (batch, 1, samples)
+    "segmentation_sincnet": {"waveform": 3},    # (1, 1, samples) -> (1, 80, frames)
+    "segmentation_tail": {"conv": 3, "mean": 3, "var": 3},   # -> (batch, 589, 7)
     "embedding": {"fbank": 3},                  # (batch, frames, 80) -> (batch, 192)
     "embedding_backbone": {"fbank": 3},         # (batch, frames, 80) -> (batch, 512, frames/2)
     "wespeaker": {"feats": 3},                  # (batch, frames, 80) -> (batch, 256)

@@ -18,6 +18,7 @@ from . import embedding
 from . import frontend
 from . import reconstruct
 from . import rttm
+from . import segmentation
 from .config import DiarizationConfig, RuntimeConfig
 from .onnx import EXPECTED_INPUTS, create_session, release_memory
 from .source import STREAM_MIN_SECONDS, FileAudio, open_streamable
@@ -37,6 +38,9 @@ class DiarizationModels:
     embedding: object              # backbone session (campplus) or full model (wespeaker)
     head: embedding.EmbeddingHead | None = None
     plda: object | None = None     # plda.Plda for wespeaker, None: estimated per recording
+    #: segmentation.SplitModel (the first convolution shared by overlapping windows), or None:
+    #: ``segmentation`` runs every window on its own
+    segmentation_split: object | None = None
 
 
 @dataclass(frozen=True)
@@ -83,13 +87,20 @@ def load_models(models_dir: os.PathLike | str | None = None,
     from . import clustering  # noqa: F401  scikit-learn/SciPy import paid here, not per file
 
     seg = session(assets.segmentation, "segmentation")
+    split = None
+    if assets.segmentation_split is not None:
+        sincnet, tail = assets.segmentation_split
+        split = segmentation.SplitModel(session(sincnet, "segmentation_sincnet"),
+                                        session(tail, "segmentation_tail"))
     if assets.kind == "wespeaker":
         from .plda import load_plda
 
         return DiarizationModels("wespeaker", seg, session(assets.embedding, "wespeaker"),
-                                 plda=load_plda(assets.plda_transform, assets.plda))
+                                 plda=load_plda(assets.plda_transform, assets.plda),
+                                 segmentation_split=split)
     return DiarizationModels("campplus", seg, session(assets.embedding, "embedding_backbone"),
-                             head=embedding.load_head(assets.embedding_head))
+                             head=embedding.load_head(assets.embedding_head),
+                             segmentation_split=split)
 
 
 def diarize(audio, *, models: DiarizationModels | None = None,
@@ -153,6 +164,8 @@ def diarize(audio, *, models: DiarizationModels | None = None,
     if duration >= STREAM_MIN_SECONDS:      # long recording: memory for the stages below
         release_memory(models.segmentation)
         release_memory(models.embedding)
+        if models.segmentation_split is not None:
+            release_memory(models.segmentation_split.tail)
     #   activity: (num_chunks, num_frames, num_local_speakers) = (num_chunks, 589, 3)
     #   embeddings, central: (num_chunks, num_local_speakers, dimension); central is None for
     #   the WeSpeaker models
@@ -231,7 +244,8 @@ def _segment_and_embed(models: DiarizationModels, y, config: DiarizationConfig,
         return activity, wespeaker.run(models.embedding, y, activity,
                                        step_seconds=seg_cfg.step_seconds, executor=pool,
                                        hook=hook), None
-    return frontend.segment_and_embed(models.segmentation, models.embedding, models.head, y,
+    return frontend.segment_and_embed(models.segmentation_split or models.segmentation,
+                                      models.embedding, models.head, y,
                                       seg_cfg, executor=pool, batch_size=batch, hook=hook)
 
 

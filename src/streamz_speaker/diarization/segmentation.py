@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..core.config import SAMPLE_RATE
@@ -109,4 +111,146 @@ def run_batch(session, y: np.ndarray, cfg: SegmentationConfig, start: int,
         raise ModelLoadError(f"segmentation model returned shape {out.shape}, expected "
                              f"({stop - start}, {FRAMES_PER_WINDOW}, "
                              f"{NUM_POWERSET_CLASSES})")
+    return out
+
+
+#: segmentation-3.0's first convolution: 80 band-pass filters of 251 taps, stride 10.
+SINCNET_STRIDE = 10
+SINCNET_TAPS = 251
+SINCNET_FRAMES = (WINDOW_SAMPLES - SINCNET_TAPS) // SINCNET_STRIDE + 1      # 15975 per window
+
+
+@dataclass(frozen=True)
+class SplitModel:
+    """segmentation-3.0 cut after its first convolution (``scripts/split_segmentation.py``).
+
+    The first layer normalises each window (``w (x - mean) / sqrt(var + eps) + b``) and
+    convolves it; both are linear, so the convolution of the raw recording is computed once
+    and sliced per window, and ``tail`` applies the window's normalisation to the slice
+    exactly before the rest of the network (same log-probabilities as the whole model within
+    ~2e-5).
+    """
+
+    sincnet: object     # onnxruntime session: waveform (1, 1, n) -> conv (1, 80, frames)
+    tail: object        # onnxruntime session: conv (b, 80, 15975), mean, var (b, 1, 1) -> logits
+
+
+def run_windows(model, y: np.ndarray, cfg: SegmentationConfig, indices, *,
+                batch_size: int = 4) -> np.ndarray:
+    """Logits of the windows ``indices`` (increasing), sharing the first convolution.
+
+    Same as :func:`run_batch` on those windows (within ~2e-5); see :class:`Span`.
+
+    Returns
+    -------
+    logits : ndarray of shape (len(indices), 589, 7), float32
+    """
+    indices = [int(i) for i in indices]
+    if not indices:
+        return np.empty((0, FRAMES_PER_WINDOW, NUM_POWERSET_CLASSES), np.float32)
+    return Span(model, y, cfg, indices[0], indices[-1], batch_size=batch_size)(indices)
+
+
+class Span:
+    """Windows ``first..last`` of a recording, whose first convolution is computed once.
+
+    Parameters
+    ----------
+    model : SplitModel or onnxruntime.InferenceSession
+        With the whole model (or a step that is not a multiple of the convolution's stride)
+        every window is run on its own, as :func:`run_batch` does.
+    y : ndarray of shape (n_samples,) or source.FileAudio
+        Mono float32 16 kHz audio.
+    cfg : SegmentationConfig
+    first, last : int
+        Window indices (inclusive); window ``c`` starts at ``c * step_seconds``.
+    batch_size : int
+        Windows per call of the network.
+
+    Memory: the span's samples and its convolution, 80 x 1600 float32 per second (~0.5 MB/s).
+    """
+
+    def __init__(self, model, y, cfg: SegmentationConfig, first: int, last: int, *,
+                 batch_size: int = 4):
+        self.model, self.cfg, self.batch_size = model, cfg, batch_size
+        self.step = step_samples(cfg)
+        self.first = first
+        self.shared = isinstance(model, SplitModel) and self.step % SINCNET_STRIDE == 0
+        lo = first * self.step
+        self.samples = np.zeros(last * self.step + WINDOW_SAMPLES - lo, np.float32)
+        piece = y[lo:lo + self.samples.shape[0]]
+        self.samples[:piece.shape[0]] = piece             # zero-padded past the end
+        self.conv = None
+        if self.shared:
+            self.conv = model.sincnet.run(None, {"waveform": self.samples[None, None]})[0][0]
+            #   shape: (80, num_span_frames): the first convolution of the raw span, once
+
+    def __call__(self, indices) -> np.ndarray:
+        """Logits of windows ``indices`` (each in ``first..last``).
+
+        Returns
+        -------
+        logits : ndarray of shape (len(indices), 589, 7), float32
+
+        Raises
+        ------
+        ModelLoadError
+            If the model's output does not have the segmentation-3.0 shape.
+        """
+        indices = [int(i) for i in indices]
+        out = np.empty((len(indices), FRAMES_PER_WINDOW, NUM_POWERSET_CLASSES), np.float32)
+        for k in range(0, len(indices), self.batch_size):
+            part = indices[k:k + self.batch_size]
+            starts = [(c - self.first) * self.step for c in part]
+            windows = np.stack([self.samples[a:a + WINDOW_SAMPLES] for a in starts])
+            if self.shared:
+                convs = np.stack([self.conv[:, a // SINCNET_STRIDE:
+                                            a // SINCNET_STRIDE + SINCNET_FRAMES]
+                                  for a in starts])
+                out[k:k + len(part)] = _tail(self.model, convs, windows)
+            elif isinstance(self.model, SplitModel):
+                out[k:k + len(part)] = _split_windows(self.model, windows[:, None, :])
+            else:
+                session = self.model
+                out[k:k + len(part)] = _checked(
+                    session.run(None, {input_name(session): windows[:, None, :]})[0], len(part))
+        return out
+
+
+def split_tail(model: SplitModel, convs: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """The network after its first convolution.
+
+    Parameters
+    ----------
+    model : SplitModel
+    convs : ndarray of shape (b, 80, 15975), float32
+        First convolution of the raw (un-normalised) windows.
+    windows : ndarray of shape (b, 160000), float32
+        The windows' samples (their mean and variance give the normalisation).
+
+    Returns
+    -------
+    logits : ndarray of shape (b, 589, 7), float32
+    """
+    return _tail(model, convs, windows)
+
+
+def _tail(model: SplitModel, convs: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """See :func:`split_tail`."""
+    mean = windows.mean(axis=1, dtype=np.float64)
+    var = windows.var(axis=1, dtype=np.float64)
+    feeds = {"conv": convs, "mean": mean.astype(np.float32).reshape(-1, 1, 1),
+             "var": var.astype(np.float32).reshape(-1, 1, 1)}
+    return _checked(model.tail.run(None, feeds)[0], convs.shape[0])
+
+
+def _split_windows(model: SplitModel, batch: np.ndarray) -> np.ndarray:
+    convs = np.concatenate([model.sincnet.run(None, {"waveform": w[None]})[0] for w in batch])
+    return _tail(model, convs, batch[:, 0])
+
+
+def _checked(out: np.ndarray, n: int) -> np.ndarray:
+    if out.shape != (n, FRAMES_PER_WINDOW, NUM_POWERSET_CLASSES):
+        raise ModelLoadError(f"segmentation model returned shape {out.shape}, expected "
+                             f"({n}, {FRAMES_PER_WINDOW}, {NUM_POWERSET_CLASSES})")
     return out

@@ -32,7 +32,8 @@ class SpeakerNamer:
     """
 
     def __init__(self, model, threshold: float):
-        self.scorer = model.scorer() if model.feature_config.kind == "embedding" else None
+        self.scorer = (model.scorer(naming=True) if model.feature_config.kind == "embedding"
+                       else None)
         if self.scorer is None:
             raise ConfigError("naming live speakers needs a speaker model with embedding "
                               f"features (streamz train's default), not "

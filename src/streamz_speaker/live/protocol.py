@@ -22,7 +22,7 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008          # missing or wrong token
 CLOSE_TOO_BIG = 1009         # oversized frame
 CLOSE_INTERNAL = 1011        # the server failed
-CLOSE_TRY_AGAIN = 1013       # --max-sessions reached
+CLOSE_TRY_AGAIN = 1013       # --max-sessions reached, or the CPU is fully used
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,13 @@ def started(num_speakers: int | None) -> dict:
 
 def error(message: str) -> dict:
     return {"event": "error", "message": message}
+
+
+def lagging(seconds: float, bound: float) -> dict:
+    """``{"event": "lagging", "lagMs", "message"}``: the session's events come this late."""
+    return {"event": "lagging", "lagMs": int(round(1000 * seconds)),
+            "message": f"the server is {seconds:.1f} s behind this session's audio (more than "
+                       f"{bound:g} s): it has more work than CPU; events arrive late"}
 
 
 def speaker_event(event: SpeakerEvent, *, with_names: bool) -> dict:

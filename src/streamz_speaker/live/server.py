@@ -8,6 +8,7 @@ import contextlib
 import hmac
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -15,9 +16,11 @@ from importlib import resources
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from ..core.config import SAMPLE_RATE
 from ..core.errors import ProtocolError, StreamzError
 from ..core.provenance import package_version
 from . import protocol
+from .load import LagTracker, LoadMeter
 from .online import OnlineConfig, OnlineDiarizer
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,13 @@ class ServerConfig:
     idle_timeout: float = 60.0      # seconds without a message before a session is closed
     workers: int = 0                # threads for the models; 0: one per core
     online: OnlineConfig = OnlineConfig()
+    #: new sessions are refused (1013) when the sessions would need more than this share of
+    #: the model threads' CPU, as measured from the running load (live.load.LoadMeter)
+    max_load: float = 0.85
+    #: a session whose processing falls this far behind real time gets a "lagging" event
+    #: (again every lag_event_seconds while it stays behind)
+    max_lag_seconds: float = 2.0
+    lag_event_seconds: float = 5.0
 
 
 class _Sessions:
@@ -68,8 +78,11 @@ def create_app(models, config: ServerConfig = ServerConfig(), *, learner=None,
     -------
     FastAPI
     """
-    pool = ThreadPoolExecutor(config.workers or os.cpu_count() or 1,
-                              thread_name_prefix="streamz-live")
+    workers = config.workers or os.cpu_count() or 1
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="streamz-live")
+    cores = min(workers, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                else os.cpu_count() or 1)
+    meter = LoadMeter(cores, max_load=config.max_load)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -89,7 +102,10 @@ def create_app(models, config: ServerConfig = ServerConfig(), *, learner=None,
         return {"status": "ok", "version": package_version(),
                 "models": {"segmentation": True, "embedding": True,
                            "speaker_model": with_names, "learn": learner is not None},
-                "sessions": sessions.open, "max_sessions": config.max_sessions}
+                "sessions": sessions.open, "max_sessions": config.max_sessions,
+                "load": {"cpu_per_second": round(meter.load(), 3),
+                         "capacity": round(meter.capacity(), 3),
+                         "session_cpu_per_audio_second": meter.cost()}}
 
     @app.get("/", response_class=HTMLResponse)
     def page():
@@ -113,10 +129,14 @@ def create_app(models, config: ServerConfig = ServerConfig(), *, learner=None,
                               f"{config.max_sessions} (--max-sessions); try again later",
                           protocol.CLOSE_TRY_AGAIN)
             return
+        fits, why = meter.admit(sessions.open)
+        if not fits:
+            await _refuse(ws, why, protocol.CLOSE_TRY_AGAIN)
+            return
         sessions.open += 1
         try:
             await _run_session(ws, sessions, config, pool, models, current_namer, learner,
-                               with_names)
+                               with_names, meter)
         except (WebSocketDisconnect, OSError):
             log.debug("client left")
         except Exception:                # noqa: BLE001  one session's failure, not the server's
@@ -129,12 +149,16 @@ def create_app(models, config: ServerConfig = ServerConfig(), *, learner=None,
 
 
 async def _run_session(ws, sessions, config, pool, models, current_namer, learner,
-                       with_names) -> None:
+                       with_names, meter) -> None:
     loop = asyncio.get_running_loop()
     diarizer = None
+    lag = LagTracker()
+    last_lag_event = -float("inf")
     while True:
         try:
+            waiting = time.monotonic()
             message = await asyncio.wait_for(ws.receive(), config.idle_timeout)
+            lag.waited(time.monotonic() - waiting)
         except asyncio.TimeoutError:
             await _refuse(ws, f"no message for {config.idle_timeout:g} s; session closed",
                           protocol.CLOSE_GOING_AWAY)
@@ -173,12 +197,26 @@ async def _run_session(ws, sessions, config, pool, models, current_namer, learne
             if diarizer is None:
                 raise ProtocolError("audio before start: send {\"action\": \"start\"} first; "
                                     "frame dropped")
-            for event in await loop.run_in_executor(pool, diarizer.push, y):
+            for event in await loop.run_in_executor(pool, _measured, meter, diarizer, y):
                 await ws.send_json(protocol.speaker_event(event, with_names=with_names))
+            behind = lag.processed(y.size / SAMPLE_RATE)
+            if behind > config.max_lag_seconds and \
+                    time.monotonic() - last_lag_event >= config.lag_event_seconds:
+                last_lag_event = time.monotonic()
+                await ws.send_json(protocol.lagging(behind, config.max_lag_seconds))
         except ProtocolError as e:
             await ws.send_json(protocol.error(str(e)))
         except StreamzError as e:       # e.g. the model file is locked for too long
             await ws.send_json(protocol.error(str(e)))
+
+
+def _measured(meter: LoadMeter, diarizer: OnlineDiarizer, y):
+    """``diarizer.push(y)`` with its thread CPU time recorded in ``meter``."""
+    start = time.thread_time()
+    try:
+        return diarizer.push(y)
+    finally:
+        meter.record(time.thread_time() - start, y.size / SAMPLE_RATE)
 
 
 async def _learn(loop, pool, learner, diarizer, ws, source: str) -> list:

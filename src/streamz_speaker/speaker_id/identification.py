@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +14,15 @@ from .extraction import CacheConfig, FeatureExtractor, FileFeatures, extract_man
 from .persistence import SpeakerModel
 
 UNKNOWN = "unknown"
-#: A file is named only when at least this share of its windows that verify against someone
-#: verify against its best match (the share a diarized cluster's turns need,
-#: ``speaker_naming.MIN_AGREEMENT``): a recording of several people is not one of them.
-MIN_WINDOW_AGREEMENT = 0.8
+#: A recording is taken for several people (and not named after one of them) when, for at
+#: least this long, every window contradicts its best match: another voice spoke for that
+#: long. Single lines of one person, however expressive, give at most a window or two that
+#: stray (benchmarks/RESULTS.md, "Speaker ID on real voices").
+SECOND_VOICE_SECONDS = 3.0
+#: A window contradicts the best match when it verifies against another speaker or gives
+#: the best match less than this confidence (the floor a diarized turn uses,
+#: ``naming.TURN_FLOOR``).
+CONTRADICTION_FLOOR = 0.05
 #: Seconds of speech scored together as one window of a file (the per-window speaker list,
 #: the agreement rule): the length of a CAM++ window. MFCC windows (30 ms) are averaged over
 #: runs of consecutive windows this long first; alone they seldom reach any threshold, and
@@ -40,15 +46,20 @@ class Identification:
     proba: np.ndarray            # (n_speakers,) file-level confidences
     window_proba: np.ndarray     # (n_windows, n_speakers); MFCC: 1.5 s spans of windows
     sha256: str = ""             # content hash of the file
+    run: int = 3                 # consecutive windows spanning SECOND_VOICE_SECONDS
 
     def agreement(self, speakers: list[str], threshold: float) -> float:
         """:func:`window_agreement` with ``best``."""
         return window_agreement(self.window_proba, speakers.index(self.best), threshold)
 
+    def several_speakers(self, speakers: list[str], threshold: float) -> bool:
+        """:func:`second_voice` with ``best``: does another voice speak in the recording?"""
+        return second_voice(self.window_proba, speakers.index(self.best), threshold, self.run)
+
     def decision(self, speakers: list[str], threshold: float) -> str:
         """``best`` when :func:`verified`, otherwise ``"unknown"``."""
         named = verified(self.confidence, self.window_proba, speakers.index(self.best),
-                         threshold)
+                         threshold, self.run)
         return self.best if named else UNKNOWN
 
     def speaker_shares(self, speakers: list[str], threshold: float) -> list[tuple[str, int, float]]:
@@ -93,14 +104,72 @@ def window_agreement(window_proba: np.ndarray, best: int, threshold: float) -> f
     return float(np.mean(window_proba[confident].argmax(axis=1) == best))
 
 
-def verified(confidence: float, window_proba: np.ndarray, best: int, threshold: float) -> bool:
-    """Whether a file is its best match's: the file's confidence reaches ``threshold`` and at
-    least :data:`MIN_WINDOW_AGREEMENT` of its windows agree (:func:`window_agreement`)."""
-    return confidence >= threshold and \
-        window_agreement(window_proba, best, threshold) >= MIN_WINDOW_AGREEMENT
+def second_voice(window_proba: np.ndarray, best: int, threshold: float, run: int) -> bool:
+    """Whether ``run`` consecutive windows all contradict the best match (another voice).
+
+    A window contradicts ``best`` when it reaches ``threshold`` for another speaker or gives
+    ``best`` less than :data:`CONTRADICTION_FLOOR`.
+
+    Parameters
+    ----------
+    window_proba : ndarray of shape (n_windows, n_speakers)
+        In time order.
+    best : int
+    threshold : float
+    run : int
+        Consecutive windows needed (:func:`second_voice_run`).
+    """
+    others = (window_proba.max(axis=1) >= threshold) & (window_proba.argmax(axis=1) != best)
+    contradicting = others | (window_proba[:, best] < CONTRADICTION_FLOOR)
+    longest = current = 0
+    for c in contradicting:
+        current = current + 1 if c else 0
+        longest = max(longest, current)
+    return longest >= run
 
 
-def speaker_confidences(model: SpeakerModel, windows: np.ndarray):
+def known_voice(window_proba: np.ndarray, threshold: float, run: int) -> int | None:
+    """A known speaker heard for ``run`` consecutive windows that verify against them, if any.
+
+    A file about to become a new speaker holds such a voice when it is a recording of
+    several people, some of them known.
+
+    Returns
+    -------
+    int or None
+        Index of the first such speaker.
+    """
+    heard = np.where(window_proba.max(axis=1) >= threshold, window_proba.argmax(axis=1), -1)
+    current, length = -1, 0
+    for speaker in heard:
+        length = length + 1 if speaker == current else 1
+        current = speaker
+        if current >= 0 and length >= run:
+            return int(current)
+    return None
+
+
+def second_voice_run(cfg) -> int:
+    """Consecutive windows of a front end that span :data:`SECOND_VOICE_SECONDS` (at least 2).
+
+    CAM++ windows: 1.5 s every 0.75 s, so 3; MFCC spans of 1.5 s side by side: 2.
+    """
+    if cfg.kind == "embedding":
+        length, step = cfg.embedding_window_seconds, cfg.embedding_hop_seconds
+    else:
+        length = step = SPAN_SECONDS
+    return max(2, 1 + math.ceil((SECOND_VOICE_SECONDS - length) / step - 1e-9))
+
+
+def verified(confidence: float, window_proba: np.ndarray, best: int, threshold: float,
+             run: int) -> bool:
+    """Whether a file is its best match's: the file's confidence reaches ``threshold`` and no
+    second voice speaks in it (:func:`second_voice`)."""
+    return confidence >= threshold and not second_voice(window_proba, best, threshold, run)
+
+
+def speaker_confidences(model: SpeakerModel, windows: np.ndarray, *,
+                        naming: bool = False):
     """Per-speaker confidences of a file and of its spans of about :data:`SPAN_SECONDS`.
 
     Both front ends go through the model's open-set scorer (:meth:`SpeakerModel.scorer`):
@@ -114,6 +183,9 @@ def speaker_confidences(model: SpeakerModel, windows: np.ndarray):
     model : SpeakerModel
     windows : ndarray of shape (n_windows, n_features)
         In time order.
+    naming : bool
+        Score them as a diarized speaker or turn (``SpeakerModel.scorer(naming=True)``)
+        rather than as a whole file.
 
     Returns
     -------
@@ -121,7 +193,7 @@ def speaker_confidences(model: SpeakerModel, windows: np.ndarray):
     window_conf : ndarray of shape (n_spans, n_speakers)
     """
     n_spans = max(1, round(len(windows) / _windows_per_span(model.feature_config)))
-    scorer = model.scorer()
+    scorer = model.scorer(naming=naming)
     if scorer is None:
         proba = model.classifier.predict_proba(windows)
         return proba.mean(axis=0), _span_means(proba, n_spans)
@@ -196,6 +268,7 @@ def _decide(model: SpeakerModel, path: Path, feats: FileFeatures,
     best = int(np.argmax(proba))
     confidence = float(proba[best])
     name = model.speakers[best]
-    speaker = name if verified(confidence, window_proba, best, threshold) else UNKNOWN
+    run = second_voice_run(model.feature_config)
+    speaker = name if verified(confidence, window_proba, best, threshold, run) else UNKNOWN
     return Identification(path=path, speaker=speaker, best=name, confidence=confidence,
-                          proba=proba, window_proba=window_proba, sha256=feats.sha256)
+                          proba=proba, window_proba=window_proba, sha256=feats.sha256, run=run)

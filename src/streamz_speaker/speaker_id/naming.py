@@ -147,7 +147,7 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
 
     turn_pieces = [_turn_pieces(s, segments) for s in segments]
     turn_windows = [windows_of(pieces) for pieces in turn_pieces]
-    turn_conf = [None if w is None else speaker_confidences(model, w)[0] for w in turn_windows]
+    turn_conf = [None if w is None else speaker_confidences(model, w, naming=True)[0] for w in turn_windows]
     turn_seconds = [sum(b - a for a, b in pieces) for pieces in turn_pieces]
     labels = sorted({s.label for s in segments})
     matches, names, reasons = [], {}, {}
@@ -157,8 +157,8 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
         seconds = sum(b - a for a, b in exclusive_pieces(segments, label))
         conf = np.zeros(len(speakers))
         if mine:
-            conf, _ = speaker_confidences(model, np.concatenate([turn_windows[i]
-                                                                 for i in mine]))
+            windows = np.concatenate([turn_windows[i] for i in mine])
+            conf, _ = speaker_confidences(model, windows, naming=True)
         best = int(np.argmax(conf)) if len(conf) else 0
         weights = np.array([turn_seconds[i] for i in mine])
         agree = np.array([_agrees(turn_conf[i], best, threshold) for i in mine])

@@ -1,4 +1,5 @@
-"""Open-set scoring: cosine to speaker centroids after removing within-speaker nuisance."""
+"""Open-set scoring: cosine to speaker centroids after removing the enrolled mean and the
+within-speaker nuisance."""
 
 from __future__ import annotations
 
@@ -20,11 +21,29 @@ MIN_CONFIDENCE = 1e-6
 PRIOR_TRIAL_STD, PRIOR_TRIALS = 0.1, 10
 #: Equal-odds cosine used until a model has both kinds of trials.
 DEFAULT_THRESHOLD = 0.6
-#: Nuisance directions removed by front end (chosen on dev-wide spk01-14 + unk01 only;
-#: benchmarks/RESULTS.md, "Open-set speaker ID and naming"): the strongest directions in
-#: which one speaker's files differ from each other (channel, noise, text), estimated from
-#: each model's own speakers.
-NUISANCE_RANK = {"embedding": 10, "mfcc": 20}
+#: Nuisance directions removed by front end: the strongest directions in which one
+#: speaker's files differ from each other (channel, noise, text), estimated from each
+#: model's own speakers. MFCC: chosen on dev-wide spk01-14 + unk01 (benchmarks/RESULTS.md,
+#: "Open-set speaker ID and naming"); CAM++: 5 with centring, chosen on the real-voice
+#: tuning part (English Drascula cast) and dev-wide spk01-14 + unk01 together
+#: (benchmarks/RESULTS.md, "Speaker ID on real voices").
+NUISANCE_RANK = {"embedding": 5, "mfcc": 20}
+#: Whether the mean of the model's enrolled embeddings is removed before scoring, by front
+#: end. CAM++ embeddings of any two voices share a large common part (cosines of unrelated
+#: voices sit near 0.2-0.3); removing the model's own mean spreads its speakers apart and
+#: adapts to the recordings it was trained on. The MFCC front end's hidden-layer
+#: embeddings are not centred (their scorer settings were chosen without it).
+CENTRE = {"embedding": True, "mfcc": False}
+#: The mean removed is shrunk towards zero as if this many speakers with a zero mean were
+#: enrolled beside the model's own: ``mean * n / (n + CENTRE_PRIOR_SPEAKERS)``. With few
+#: speakers their mean is mostly their own voices (two speakers: removing it would leave
+#: little but their difference, and a third voice would fall on one side of it).
+CENTRE_PRIOR_SPEAKERS = 2
+#: (nuisance rank, centring) by front end for the speakers of a diarized conversation
+#: (clusters, turns, live voices) rather than whole files. The rules that name them were
+#: chosen with these settings; with the centred ones an unknown voice of a tuning-half
+#: conversation crossed the threshold (benchmarks/RESULTS.md, "Speaker ID on real voices").
+NAMING_SCORER = {"embedding": (10, False), "mfcc": (20, False)}
 #: At most this share of the dimensions, and of the within-speaker degrees of freedom (rows
 #: less speakers), is ever removed (few files: few directions).
 MAX_NUISANCE_SHARE = 0.25
@@ -34,9 +53,11 @@ MAX_NUISANCE_SHARE = 0.25
 class CosineScorer:
     """Scores embeddings against each enrolled speaker's centroid.
 
-    Embeddings are first projected off the ``nuisance`` directions (within-speaker
-    variability of the model's own training files) and length-normalised, then compared by
-    cosine to the centroids, which live in the same projected space.
+    Embeddings are first length-normalised, less ``mean`` (the mean of the model's own
+    enrolled embeddings, zero when not centred) and normalised again, then projected off the
+    ``nuisance`` directions (within-speaker variability of the model's own training files)
+    and length-normalised, and compared by cosine to the centroids, which live in the same
+    space.
 
     Attributes
     ----------
@@ -48,6 +69,8 @@ class CosineScorer:
         ``confidence = 1 / (1 + exp(-slope * (cos - threshold)))``.
     nuisance : ndarray of shape (rank, dimension)
         Orthonormal directions removed before scoring (rank 0: plain cosine).
+    mean : ndarray of shape (dimension,)
+        Subtracted from unit embeddings first (zeros: no centring).
     """
 
     speakers: list
@@ -55,6 +78,7 @@ class CosineScorer:
     threshold: float = DEFAULT_THRESHOLD
     slope: float = DEFAULT_SLOPE
     nuisance: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    mean: np.ndarray | None = None
 
     def project(self, E: np.ndarray) -> np.ndarray:
         """Embeddings without their nuisance part, unit length.
@@ -67,7 +91,7 @@ class CosineScorer:
         -------
         ndarray of the same shape, float64
         """
-        return _project(np.asarray(E, dtype=np.float64), self.nuisance)
+        return _project(np.asarray(E, dtype=np.float64), self.nuisance, self.mean)
 
     def cosine(self, E: np.ndarray) -> np.ndarray:
         """Cosine similarity of (projected) embeddings to centroids.
@@ -97,8 +121,10 @@ def unit_rows(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=-1, keepdims=True), 1e-12)
 
 
-def _project(X: np.ndarray, basis: np.ndarray) -> np.ndarray:
+def _project(X: np.ndarray, basis: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
     X = unit_rows(X)
+    if mean is not None:
+        X = unit_rows(X - mean)
     if basis.size:
         X = X - (X @ basis.T) @ basis
     return unit_rows(X)
@@ -144,10 +170,11 @@ def nuisance_basis(profiles: np.ndarray, labels, rank: int) -> np.ndarray:
 
 
 def fit_scorer(profiles: np.ndarray, labels, speakers, *, copies: np.ndarray | None = None,
-               rank: int = 0) -> CosineScorer:
-    """Nuisance directions, centroids and a threshold, all learned from a model's own files.
+               rank: int = 0, centre: bool = False) -> CosineScorer:
+    """Mean, nuisance directions, centroids and a threshold, all learned from a model's own files.
 
-    The nuisance directions come from the within-speaker scatter of ``profiles`` (and
+    With ``centre``, the mean of all rows (``profiles`` and ``copies``, unit length), shrunk
+    by :data:`CENTRE_PRIOR_SPEAKERS`, is removed from every embedding first. The nuisance directions come from the within-speaker scatter of ``profiles`` (and
     ``copies``, e.g. the telephone-channel copy of each file: a known nuisance). Every
     speaker's centroid is the mean of its projected rows. Each file is then scored against
     every centroid, its own rows left out of its speaker's centroid (leave-one-out),
@@ -169,6 +196,8 @@ def fit_scorer(profiles: np.ndarray, labels, speakers, *, copies: np.ndarray | N
         nuisance estimate.
     rank : int
         Nuisance directions to remove (0: plain cosine to centroids).
+    centre : bool
+        Remove the mean of the enrolled embeddings first.
 
     Returns
     -------
@@ -180,23 +209,34 @@ def fit_scorer(profiles: np.ndarray, labels, speakers, *, copies: np.ndarray | N
     if copies is not None and len(copies) == len(X):
         rows = np.concatenate([X, unit_rows(np.asarray(copies, dtype=np.float64))])
         row_labels = np.concatenate([labels, labels])
-    basis = nuisance_basis(rows, row_labels, rank)
-    R = _project(rows, basis).reshape(2 if len(rows) > len(X) else 1, len(X), -1)
+    mean = _enrolled_mean(rows, row_labels) if centre else None
+    basis = nuisance_basis(_centred(rows, mean), row_labels, rank)
+    R = _project(rows, basis, mean).reshape(2 if len(rows) > len(X) else 1, len(X), -1)
     per_file = R.sum(axis=0)                                    # (n_files, dimension)
     centroids = unit_rows(np.stack([per_file[labels == s].sum(axis=0) for s in speakers]))
-    targets, impostors = _trials(rows, row_labels, len(X), list(speakers), rank)
+    targets, impostors = _trials(rows, row_labels, len(X), list(speakers), rank, centre)
     threshold, slope = DEFAULT_THRESHOLD, DEFAULT_SLOPE
     if len(targets) >= 2 and len(impostors) >= 2:
         threshold = eer_threshold(targets, impostors)
         slope = gaussian_slope(targets, impostors)
-    return CosineScorer(list(speakers), centroids, threshold, slope, nuisance=basis)
+    return CosineScorer(list(speakers), centroids, threshold, slope, nuisance=basis, mean=mean)
+
+
+def _enrolled_mean(rows: np.ndarray, row_labels: np.ndarray) -> np.ndarray:
+    """Mean of the enrolled rows, shrunk by :data:`CENTRE_PRIOR_SPEAKERS`."""
+    n = len(np.unique(row_labels))
+    return rows.mean(axis=0) * n / (n + CENTRE_PRIOR_SPEAKERS)
+
+
+def _centred(rows: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
+    return rows if mean is None else unit_rows(rows - mean)
 
 
 def _trials(rows: np.ndarray, row_labels: np.ndarray, n_files: int, speakers: list,
-            rank: int) -> tuple[np.ndarray, np.ndarray]:
+            rank: int, centre: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Leave-one-file-out trials: each file (its first copy) against every centroid.
 
-    The left-out file takes no part in its speaker's centroid nor in the nuisance
+    The left-out file takes no part in its speaker's centroid, the mean nor the nuisance
     directions, as a new recording would not: trials scored with a basis fitted to the file
     itself look better than new audio does, and the threshold would be set too high. At
     most ``MAX_TRIAL_FILES`` files (evenly spread) are left out in turn.
@@ -210,11 +250,12 @@ def _trials(rows: np.ndarray, row_labels: np.ndarray, n_files: int, speakers: li
     targets, impostors = [], []
     for i in chosen:
         keep = file_of != i
-        basis = nuisance_basis(rows[keep], row_labels[keep], rank)
-        P = _project(rows[keep], basis)
+        mean = _enrolled_mean(rows[keep], row_labels[keep]) if centre else None
+        basis = nuisance_basis(_centred(rows[keep], mean), row_labels[keep], rank)
+        P = _project(rows[keep], basis, mean)
         sums = np.stack([P[row_labels[keep] == s].sum(axis=0) for s in speakers])
         present = np.linalg.norm(sums, axis=1) > 0
-        cos = unit_rows(sums) @ _project(rows[i], basis)
+        cos = unit_rows(sums) @ _project(rows[i], basis, mean)
         own = index[labels[i]]
         if counts[own] > 1:
             targets.append(cos[own])

@@ -14,7 +14,7 @@ from ..core.fileio import atomic_path
 from .classifier import SpeakerClassifier
 from ..core.config import FeatureConfig
 from ..core.errors import ModelFormatError
-from .open_set import NUISANCE_RANK, fit_scorer, unit_rows
+from .open_set import CENTRE, NAMING_SCORER, NUISANCE_RANK, fit_scorer, unit_rows
 from ..core.provenance import learned_digest
 
 #: Format written. 2 added ``provenance_json`` (see :mod:`streamz_speaker.core.provenance`); 3 added
@@ -90,29 +90,33 @@ class SpeakerModel:
     def speakers(self) -> list[str]:
         return self.classifier.classes_.tolist() if hasattr(self.classifier, "classes_") else []
 
-    def scorer(self):
+    def scorer(self, *, naming: bool = False):
         """The open-set scorer of the model's speakers (see :mod:`streamz_speaker.speaker_id.open_set`).
 
         Embedding models score CAM++ window embeddings; MFCC models score
         :meth:`embed` outputs (last hidden layer). None for an MFCC model without per-file
         windows for every speaker (models of format 1 and 2: they fall back to the softmax)
-        or without speakers.
+        or without speakers. With ``naming``, the settings for the speakers of a diarized
+        conversation (:data:`~streamz_speaker.speaker_id.open_set.NAMING_SCORER`) instead
+        of whole files.
         """
         kind = self.feature_config.kind
         if not len(self.profile_y) or not self.speakers:
             return None
         if not set(self.speakers) <= set(self.profile_y.tolist()):
             return None          # an MFCC model from before format 3 (or mixed)
-        key = (len(self.profile_y), tuple(self.speakers),
-               getattr(self.classifier, "n_samples_seen_", 0))
-        if key not in self._scorers:
+        state = (len(self.profile_y), tuple(self.speakers),
+                 getattr(self.classifier, "n_samples_seen_", 0))
+        if (state, naming) not in self._scorers:
             if kind == "embedding":
                 profiles, copies = self.profile_X, self.profile_tel_X
             else:
                 profiles, copies = self._hidden_profiles()
-            self._scorers = {key: fit_scorer(profiles, self.profile_y, self.speakers,
-                                             copies=copies, rank=NUISANCE_RANK[kind])}
-        return self._scorers[key]
+            rank, centre = NAMING_SCORER[kind] if naming else (NUISANCE_RANK[kind], CENTRE[kind])
+            self._scorers = {k: v for k, v in self._scorers.items() if k[0] == state}
+            self._scorers[state, naming] = fit_scorer(profiles, self.profile_y, self.speakers,
+                                                      copies=copies, rank=rank, centre=centre)
+        return self._scorers[state, naming]
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         """What the open-set scorer compares: the windows themselves for an embedding

@@ -18,7 +18,8 @@ from .classifier import SpeakerClassifier
 from ..core.config import FeatureConfig
 from ..core.errors import AudioLoadError, ConfigError, FeatureError, StreamzError
 from .extraction import CacheConfig, FileFeatures, content_hash, extract_many
-from .identification import speaker_confidences, verified, window_agreement
+from .identification import (SECOND_VOICE_SECONDS, known_voice, second_voice_run,
+                             speaker_confidences, verified)
 from .open_set import unit_rows
 from .ledger import LedgerEntry, read_ledger, remove_lines, write_labels
 from .persistence import (FORMAT_VERSION, SpeakerModel, check_model_path, load_model,
@@ -332,8 +333,9 @@ class _Trainer:
                          refuse_mixed: bool = False) -> tuple[str, float, bool]:
         """Match a file to a known speaker or make it a new one, and learn it.
 
-        With ``refuse_mixed``, a file matched to a known speaker whose windows do not agree
-        on that speaker (:func:`identification.verified`) raises
+        With ``refuse_mixed``, a file matched to a known speaker in which another voice also
+        speaks (:func:`identification.verified`), or about to become a new speaker while a
+        known one speaks in it (:func:`identification.known_voice`), raises
         :class:`FeatureError` before anything is learned: a recording of several people is
         not one of them.
         """
@@ -350,12 +352,18 @@ class _Trainer:
         threshold = (1 + self.cfg.threshold) / 2 if in_burn_in else self.cfg.threshold
         is_new = confidence < threshold and len(self.model.speakers) < self.cfg.max_speakers
         label = _next_label(self.model.speakers) if is_new else self.model.speakers[best]
+        run = second_voice_run(self.model.feature_config)
         if refuse_mixed and confidence >= threshold and \
-                not verified(confidence, window_proba, best, threshold):
-            agreement = window_agreement(window_proba, best, threshold)
-            raise FeatureError(f"holds several known speakers: only {agreement:.0%} of its "
-                               f"windows that reach {threshold:g} agree on {label}; not "
-                               "learned (give it a label, or split it with `streamz diarize`)")
+                not verified(confidence, window_proba, best, threshold, run):
+            raise FeatureError(f"holds several speakers: it matches {label}, but another voice "
+                               f"speaks for {SECOND_VOICE_SECONDS:g} s or more; not learned "
+                               "(give it a label, or split it with `streamz diarize`)")
+        heard = known_voice(window_proba, threshold, run) if refuse_mixed and is_new else None
+        if heard is not None:
+            raise FeatureError(f"holds several speakers: {self.model.speakers[heard]} speaks "
+                               f"in it for {SECOND_VOICE_SECONDS:g} s or more, yet the whole "
+                               "is nobody known; not learned as a new speaker (give it a "
+                               "label, or split it with `streamz diarize`)")
         if is_new:
             self._refit(X, np.full(len(X), label))
         else:
