@@ -25,7 +25,8 @@ right), open-set accuracy at 0.8, at the best threshold chosen afterwards on the
 known clips refused at 0.8, unknown clips accepted at 0.8, AUC and EER of the best
 confidence (known vs unknown clips). The row ``streamz`` is the product end to end
 (``train`` then ``eval``'s decisions, with the rule for recordings of several people), in
-one run and in two incremental runs (phase 1 then phase 2).
+one run and in two incremental runs (phase 1 then phase 2); with ``--mfcc`` also the MFCC
+front end end to end (one run).
 """
 
 from __future__ import annotations
@@ -184,16 +185,17 @@ def decision_figures(best, top, known, voice, label, named=None) -> dict:
 
 
 def product_figures(corpus: Path, part: str | None, cache: CacheConfig, work: Path,
-                    runs: str) -> dict:
+                    runs: str, kind: str = "embedding") -> dict:
     """``streamz train`` then ``eval``'s decisions on the set (one run, or two)."""
-    model = work / f"model-{runs}.npz"
+    model = work / f"model-{kind}-{runs}.npz"
     if not model.exists():
         lists = (["train_files.txt"] if runs == "one"
                  else ["train_phase1_files.txt", "train_phase2_files.txt"])
         for name in lists:
             copy = work / name
             copy.write_text("".join(f"{e.path},{e.label}\n" for e in read_ledger(corpus / name)))
-            train(copy, model, TrainConfig(seed=0), cache=cache)
+            train(copy, model, TrainConfig(seed=0), cache=cache,
+                  feature_config=FeatureConfig(kind=kind))
     voices = {}
     for line in (corpus / "target_speakers.txt").read_text().split():
         path, voice = line.split(",")
@@ -217,6 +219,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--cache", type=Path, default=REPO / "build/feature-cache",
                         help="feature cache folder (default: build/feature-cache)")
+    parser.add_argument("--mfcc", action="store_true",
+                        help="also train and evaluate the MFCC front end (slow)")
     args = parser.parse_args(argv)
     cache = CacheConfig(feature_dir=args.cache, wav_dir=None)
     rows: dict[str, dict] = {}
@@ -238,6 +242,9 @@ def main(argv=None) -> int:
             for runs in ("one", "two"):
                 rows.setdefault(f"streamz, {runs} run{'s' if runs == 'two' else ''}", {})[name] = \
                     product_figures(corpus, part, cache, work, runs)
+            if args.mfcc:
+                rows.setdefault("streamz, MFCC front end, one run", {})[name] = \
+                    product_figures(corpus, part, cache, work, "one", kind="mfcc")
     sets = [s for s in args.sets if any(s in r for r in rows.values())]
     print(f"threshold {THRESHOLD}; cells: closed / open@{THRESHOLD} (best) / refused known / "
           "accepted unknown / AUC / EER")
