@@ -147,7 +147,8 @@ def name_speakers(segments, y: np.ndarray, model: SpeakerModel, *, threshold: fl
 
     turn_pieces = [_turn_pieces(s, segments) for s in segments]
     turn_windows = [windows_of(pieces) for pieces in turn_pieces]
-    turn_conf = [None if w is None else speaker_confidences(model, w, naming=True)[0] for w in turn_windows]
+    turn_conf = [None if w is None else speaker_confidences(model, w, naming=True)[0]
+                 for w in turn_windows]
     turn_seconds = [sum(b - a for a, b in pieces) for pieces in turn_pieces]
     labels = sorted({s.label for s in segments})
     matches, names, reasons = [], {}, {}

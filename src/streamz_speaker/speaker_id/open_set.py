@@ -171,11 +171,12 @@ def nuisance_basis(profiles: np.ndarray, labels, rank: int) -> np.ndarray:
 
 def fit_scorer(profiles: np.ndarray, labels, speakers, *, copies: np.ndarray | None = None,
                rank: int = 0, centre: bool = False) -> CosineScorer:
-    """Mean, nuisance directions, centroids and a threshold, all learned from a model's own files.
+    """Mean, nuisance directions, centroids and a threshold, learned from a model's own files.
 
     With ``centre``, the mean of all rows (``profiles`` and ``copies``, unit length), shrunk
-    by :data:`CENTRE_PRIOR_SPEAKERS`, is removed from every embedding first. The nuisance directions come from the within-speaker scatter of ``profiles`` (and
-    ``copies``, e.g. the telephone-channel copy of each file: a known nuisance). Every
+    by :data:`CENTRE_PRIOR_SPEAKERS`, is removed from every embedding first. The nuisance
+    directions come from the within-speaker scatter of ``profiles`` (and ``copies``, e.g.
+    the telephone-channel copy of each file: a known nuisance). Every
     speaker's centroid is the mean of its projected rows. Each file is then scored against
     every centroid, its own rows left out of its speaker's centroid (leave-one-out),
     giving same-speaker and different-speaker trials; the threshold is their

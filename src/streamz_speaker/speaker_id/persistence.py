@@ -41,7 +41,8 @@ class SpeakerModel:
     learned : dict
         Content SHA-256 of every learned file -> its speaker label.
     history : list of dict
-        One record per training run, the last :data:`~streamz_speaker.core.provenance.MAX_RUNS`: time,
+        One record per training run, the last
+        :data:`~streamz_speaker.core.provenance.MAX_RUNS`: time,
         duration, streamz version, list, file counts, new speakers, configuration.
     memory_X : ndarray of shape (n_memory, n_features), float32
         A bounded sample of past training windows, replayed in later runs so that learning
@@ -91,7 +92,7 @@ class SpeakerModel:
         return self.classifier.classes_.tolist() if hasattr(self.classifier, "classes_") else []
 
     def scorer(self, *, naming: bool = False):
-        """The open-set scorer of the model's speakers (see :mod:`streamz_speaker.speaker_id.open_set`).
+        """The open-set scorer of the model's speakers (:mod:`~streamz_speaker.speaker_id.open_set`).
 
         Embedding models score CAM++ window embeddings; MFCC models score
         :meth:`embed` outputs (last hidden layer). None for an MFCC model without per-file
