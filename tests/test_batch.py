@@ -157,3 +157,19 @@ def test_manifest_survives_a_line_cut_by_a_crash(tmp_path):
     manifest.append({"file": "c", "status": "failed"})
     assert [r["file"] for r in manifest.records()] == ["a", "c"]
     assert path.read_text().endswith('"sta\n{"file": "c", "status": "failed"}\n')
+
+
+def _where(resources, path):
+    return os.path.abspath(path)
+
+
+def test_reused_local_workers_take_relative_paths_from_the_callers_folder(tmp_path, monkeypatch):
+    """joblib keeps local workers alive between batches: a batch run from another folder
+    must still find its files by their relative paths."""
+    config = BatchConfig(jobs=2)
+    for folder in (tmp_path / "a", tmp_path / "b"):
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        outcomes = list(run_batch(_where, ["x.wav", "y.wav"], setup=Loader(str(tmp_path)),
+                                  config=config))
+        assert sorted(o.value for o in outcomes) == [str(folder / "x.wav"), str(folder / "y.wav")]

@@ -182,8 +182,15 @@ _resources: dict = {}
 _resources_lock = threading.Lock()
 
 
-def _work(task, setup, threads: int, index: int, item) -> Outcome:
-    """Runs on a worker: the task with this process's resources for ``setup``."""
+def _work(task, setup, threads: int, index: int, item, folder: str | None = None) -> Outcome:
+    """Runs on a worker: the task with this process's resources for ``setup``.
+
+    ``folder``: the caller's working folder, which relative paths in ``item`` are taken
+    from. Local workers outlive one batch (joblib reuses them), so a worker started for an
+    earlier batch may sit in another folder.
+    """
+    if folder is not None and os.getcwd() != folder:
+        os.chdir(folder)
     key = (setup, threads)
     with _resources_lock:
         if key not in _resources:
@@ -221,7 +228,8 @@ def _in_processes(task, items: list, setup, threads: int, jobs: int) -> Iterator
             with parallel_config(backend="loky", initializer=_watch_parent,
                                  initargs=(os.getpid(),)):
                 outcomes = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                    delayed(_work)(task, setup, threads, index, item) for index, item in todo)
+                    delayed(_work)(task, setup, threads, index, item, os.getcwd())
+                    for index, item in todo)
             for outcome in outcomes:
                 del pending[outcome.index]
                 yield outcome
