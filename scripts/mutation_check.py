@@ -36,9 +36,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-PIPELINE = ("src/streamz/diarization/pipeline.py",)
-TRAINING = ("src/streamz/training.py",)
-CLI = ("src/streamz/cli.py", "src/streamz/_cli*.py", "src/streamz/cli/*.py")
+PIPELINE = ("src/streamz_speaker/diarization/pipeline.py",)
+TRAINING = ("src/streamz_speaker/speaker_id/training.py",)
+CLI = ("src/streamz_speaker/cli/*.py",)
+OPEN_SET = ("src/streamz_speaker/speaker_id/open_set.py",)
+IDENTIFICATION = ("src/streamz_speaker/speaker_id/identification.py",)
 
 #: Every test that runs the ONNX models end to end is marked ``models``.
 DIARIZATION_TESTS = ("tests", "-m", "models")
@@ -152,13 +154,14 @@ MUTANTS = [
            'return f"speaker_{max(numbers, default=0) + 1:03d}"',
            'return f"speaker_{max(numbers, default=0):03d}"', TRAINING_TESTS,
            "new speakers named speaker_000, then merged with it"),
-    Mutant("open-set-no-leave-one-out", ("src/streamz/open_set.py",),
+    Mutant("open-set-no-leave-one-out", OPEN_SET,
            "keep = file_of != i", "keep = file_of >= 0", TRAINING_TESTS,
            "threshold calibrated on files scoring themselves: too high", issue=True),
-    Mutant("identify-threshold-exclusive", ("src/streamz/identification.py",),
-           "speaker=name if confidence >= threshold", "speaker=name if confidence > threshold",
+    Mutant("identify-threshold-exclusive", IDENTIFICATION,
+           "return confidence >= threshold and not second_voice(",
+           "return confidence > threshold and not second_voice(",
            TRAINING_TESTS, "identify says unknown exactly at --threshold"),
-    Mutant("identify-list-threshold-exclusive", ("src/streamz/identification.py",),
+    Mutant("identify-list-threshold-exclusive", IDENTIFICATION,
            "confident = self.window_proba.max(axis=1) >= threshold",
            "confident = self.window_proba.max(axis=1) > threshold", TRAINING_TESTS,
            "identify --list drops windows exactly at --threshold"),

@@ -130,7 +130,7 @@ class FileOutcome:
     index: int                      # position in the input
     path: Path
     result: object = None           # DiarizationResult; None when failed or skipped
-    matches: list | None = None     # --identify: speaker_naming.ClusterMatch per cluster
+    matches: list | None = None     # --identify: speaker_id.naming.ClusterMatch per cluster
     error: StreamzError | None = None
     seconds: float = 0.0            # wall time on its worker
     skipped: bool = False           # its RTTM in the output folder was complete already
