@@ -70,6 +70,16 @@ SPLIT_PAUSE_SECONDS = 0.3    # pauses this long or longer split a reference segm
 SEED = 20261130
 
 
+def missing_tool() -> str | None:
+    """The first of apt-get, dpkg-deb and ffmpeg not on the PATH (said on stderr), or None."""
+    for tool in ("apt-get", "dpkg-deb", "ffmpeg"):
+        if shutil.which(tool) is None:
+            print(f"{tool} not found: this script needs Debian's apt-get/dpkg-deb and ffmpeg "
+                  "(apt-get install ffmpeg)", file=sys.stderr)
+            return tool
+    return None
+
+
 def fetch(packages: set[str], debs: Path) -> None:
     """``apt-get download`` and unpack each package into ``debs/<package>/``."""
     debs.mkdir(parents=True, exist_ok=True)
@@ -186,11 +196,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "build" / "real-check")
     parser.add_argument("--debs", type=Path, default=REPO / "build" / "real-check-debs")
     args = parser.parse_args(argv)
-    for tool in ("apt-get", "dpkg-deb", "ffmpeg"):
-        if shutil.which(tool) is None:
-            print(f"{tool} not found: this script needs Debian's apt-get/dpkg-deb and ffmpeg "
-                  "(apt-get install ffmpeg)", file=sys.stderr)
-            return 2
+    if missing_tool():
+        return 2
     used = {v for _, _, voices, _ in CONVERSATIONS for v in voices}
     fetch({VOICES[v][0] for v in used}, args.debs)
     rng = np.random.default_rng(SEED)

@@ -316,12 +316,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "build" / "real-voices")
     parser.add_argument("--debs", type=Path, default=REPO / "build" / "real-voices-debs")
     args = parser.parse_args(argv)
-    for tool in ("apt-get", "dpkg-deb", "ffmpeg"):
-        if shutil.which(tool) is None:
-            print(f"{tool} not found: this script needs Debian's apt-get/dpkg-deb and ffmpeg "
-                  "(apt-get install ffmpeg)", file=sys.stderr)
-            return 2
     rc = load_real_check()
+    if rc.missing_tool():
+        return 2
     persons = sorted(PERSON_PART)
     if set(persons) != {spec[2] for spec in rc.VOICES.values()}:
         raise SystemExit("PERSON_PART does not match make_real_check.VOICES")

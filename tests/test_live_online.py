@@ -154,21 +154,3 @@ def test_incremental_backbone_matches_the_offline_backbone(live_models, meeting)
     cos = np.sum(ea * eb, axis=1) / np.linalg.norm(ea, axis=1) / np.linalg.norm(eb, axis=1)
     assert len(cos) >= 1 and cos.min() > 0.9
 
-
-def test_live_first_convolution_kept_between_steps_is_exact(live_models, meeting):
-    # the ring of first-convolution frames, advanced by the new audio of each step, gives
-    # the whole model's window (started from silence, as a stream is)
-    from streamz_speaker.diarization import segmentation
-    from streamz_speaker.diarization.config import SegmentationConfig
-
-    assert live_models.segmentation_split is not None
-    frontend = Frontend(live_models.segmentation, live_models.embedding, step_samples=8000,
-                        context_frames=50, redo_frames=25, split=live_models.segmentation_split)
-    for i in range(0, 13 * 16000, 8000):
-        frontend.advance(meeting[i:i + 8000])
-        if i // 8000 in (3, 20, 25):
-            whole = segmentation.run_batch(live_models.segmentation, frontend.audio,
-                                           SegmentationConfig(), 0, 1)
-            split = segmentation.split_tail(live_models.segmentation_split, frontend.conv,
-                                            frontend.audio[None])
-            np.testing.assert_allclose(np.exp(split), np.exp(whole), atol=1e-5)

@@ -58,10 +58,7 @@ def align(left: np.ndarray, right: np.ndarray, gap: int, *, step_seconds: float,
         Share of the shared frames where the renamed activities differ (1.0 when the two
         windows share less than one frame).
     """
-    shift = gap * step_seconds / FRAME_STEP_SECONDS
-    k = np.arange(FRAMES_PER_WINDOW)
-    j = np.rint(k - shift).astype(np.int64)          # right's frame at left's frame k
-    shared = (j >= 0) & (j < right.shape[0])
+    j, shared = _shared_frames(gap * step_seconds / FRAME_STEP_SECONDS)
     if not shared.any():
         return np.arange(NUM_LOCAL_SPEAKERS), 1.0
     a = left[shared] > 0.5                            # (n, 3)
@@ -106,6 +103,9 @@ def interpolate(left: np.ndarray, right: np.ndarray, gap: int, *, step_seconds: 
         return None
     right = right[:, permutation]
     shift = gap * step_seconds / FRAME_STEP_SECONDS
+    j, shared = _shared_frames(shift)
+    # slots active in both windows on the audio they share: the speakers that audio matched
+    matched = (left[shared].max(axis=0) > 0.5) & (right[j[shared]].max(axis=0) > 0.5)
     # the middle of the shared audio, in left's frames
     middle = (shift + FRAMES_PER_WINDOW) / 2
     k = np.arange(FRAMES_PER_WINDOW)
@@ -117,22 +117,19 @@ def interpolate(left: np.ndarray, right: np.ndarray, gap: int, *, step_seconds: 
         li = np.clip(np.rint(position).astype(np.int64), 0, FRAMES_PER_WINDOW - 1)
         ri = np.clip(np.rint(position - shift).astype(np.int64), 0, FRAMES_PER_WINDOW - 1)
         out[i - 1] = np.where(from_left[:, None], left[li], right[ri])
-        if not _consistent(left[li] * from_left[:, None], right[ri] * ~from_left[:, None],
-                           left, right, shift):
+        # every slot active in both parts must be a speaker the shared audio matched
+        both = ((left[li] * from_left[:, None]).max(axis=0) > 0.5) & \
+            ((right[ri] * ~from_left[:, None]).max(axis=0) > 0.5)
+        if not np.all(matched[both]):
             return None
     return out
 
 
-def _consistent(left_part, right_part, left, right, shift) -> bool:
-    """Every slot active in both parts is a speaker that the shared audio matched."""
-    both = (left_part.max(axis=0) > 0.5) & (right_part.max(axis=0) > 0.5)
-    if not both.any():
-        return True
-    k = np.arange(FRAMES_PER_WINDOW)
-    j = np.rint(k - shift).astype(np.int64)
-    shared = (j >= 0) & (j < FRAMES_PER_WINDOW)
-    seen = (left[shared].max(axis=0) > 0.5) & (right[j[shared]].max(axis=0) > 0.5)
-    return bool(np.all(seen[both]))
+def _shared_frames(shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each frame ``k`` of a window, the frame of a window ``shift`` frames later at the
+    same time (rounded), and whether it lies inside that window."""
+    j = np.rint(np.arange(FRAMES_PER_WINDOW) - shift).astype(np.int64)
+    return j, (j >= 0) & (j < FRAMES_PER_WINDOW)
 
 
 def fill(activity: dict[int, np.ndarray], compute: Callable[[list[int]], np.ndarray], *,

@@ -207,7 +207,7 @@ class Span:
                 convs = np.stack([self.conv[:, a // SINCNET_STRIDE:
                                             a // SINCNET_STRIDE + SINCNET_FRAMES]
                                   for a in starts])
-                out[k:k + len(part)] = _tail(self.model, convs, windows)
+                out[k:k + len(part)] = split_tail(self.model, convs, windows)
             elif isinstance(self.model, SplitModel):
                 out[k:k + len(part)] = _split_windows(self.model, windows[:, None, :])
             else:
@@ -232,11 +232,6 @@ def split_tail(model: SplitModel, convs: np.ndarray, windows: np.ndarray) -> np.
     -------
     logits : ndarray of shape (b, 589, 7), float32
     """
-    return _tail(model, convs, windows)
-
-
-def _tail(model: SplitModel, convs: np.ndarray, windows: np.ndarray) -> np.ndarray:
-    """See :func:`split_tail`."""
     mean = windows.mean(axis=1, dtype=np.float64)
     var = windows.var(axis=1, dtype=np.float64)
     feeds = {"conv": convs, "mean": mean.astype(np.float32).reshape(-1, 1, 1),
@@ -246,7 +241,7 @@ def _tail(model: SplitModel, convs: np.ndarray, windows: np.ndarray) -> np.ndarr
 
 def _split_windows(model: SplitModel, batch: np.ndarray) -> np.ndarray:
     convs = np.concatenate([model.sincnet.run(None, {"waveform": w[None]})[0] for w in batch])
-    return _tail(model, convs, batch[:, 0])
+    return split_tail(model, convs, batch[:, 0])
 
 
 def _checked(out: np.ndarray, n: int) -> np.ndarray:

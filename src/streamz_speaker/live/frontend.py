@@ -22,7 +22,6 @@ _SEGMENTATION = SegmentationConfig()
 #: Backbone frames of the central pooling window, and the speech a central embedding needs.
 _CENTRAL_WINDOW = embedding.central_window(embedding.CENTRAL_SECONDS).astype(np.float32)
 _MIN_CENTRAL_FRAMES = embedding.MIN_CENTRAL_SPEECH_SECONDS * SAMPLE_RATE / _HOP
-_SINCNET_FILTERS = 80
 
 
 class Frontend:
@@ -44,15 +43,10 @@ class Frontend:
     """
 
     def __init__(self, segmentation_session, backbone_session, *, step_samples: int,
-                 context_frames: int, redo_frames: int, split=None):
+                 context_frames: int, redo_frames: int):
         if step_samples % _HOP:
             raise ValueError(f"step_samples must be a multiple of {_HOP}, got {step_samples}")
         self.seg, self.backbone = segmentation_session, backbone_session
-        # segmentation.SplitModel: the first convolution of the window is kept from step to
-        # step (a ring of its 15975 frames), only the new audio's frames are computed
-        self.split = split if step_samples % segmentation.SINCNET_STRIDE == 0 else None
-        self.conv = None if self.split is None else \
-            np.zeros((1, _SINCNET_FILTERS, segmentation.SINCNET_FRAMES), np.float32)
         self.step = step_samples
         self.context, self.redo = context_frames, redo_frames
         self.audio = np.zeros(WINDOW_SAMPLES, np.float32)      # last 10 s, zeros before 0
@@ -82,22 +76,8 @@ class Frontend:
         self.samples += self.step
         self._update_fbank()
         self._update_backbone()
-        if self.split is None:
-            logits = segmentation.run_batch(self.seg, self.audio, _SEGMENTATION, 0, 1)[0]
-        else:
-            logits = self._shared_segmentation()
+        logits = segmentation.run_batch(self.seg, self.audio, _SEGMENTATION, 0, 1)[0]
         return powerset.to_multilabel(logits), self.frames
-
-    def _shared_segmentation(self) -> np.ndarray:
-        """The window's logits, its first convolution computed for the new audio only."""
-        new = self.step // segmentation.SINCNET_STRIDE
-        start = (segmentation.SINCNET_FRAMES - new) * segmentation.SINCNET_STRIDE
-        piece = self.audio[start:start + (new - 1) * segmentation.SINCNET_STRIDE
-                           + segmentation.SINCNET_TAPS]          # what the new frames see
-        fresh = self.split.sincnet.run(None, {"waveform": piece[None, None]})[0]
-        #   shape: (1, 80, step / 10): frames of the window's last step_samples
-        self.conv = np.concatenate([self.conv[:, :, new:], fresh], axis=2)
-        return segmentation.split_tail(self.split, self.conv, self.audio[None])[0]
 
     def _update_fbank(self) -> None:
         # fbank frame i covers samples [160 i, 160 i + 400): computed once, when complete

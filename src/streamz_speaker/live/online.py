@@ -131,8 +131,7 @@ class OnlineDiarizer:
         self.step = int(round(config.step_seconds * SAMPLE_RATE))
         self.frontend = Frontend(models.segmentation, models.embedding, step_samples=self.step,
                                  context_frames=config.context_frames,
-                                 redo_frames=config.redo_frames,
-                                 split=getattr(models, "segmentation_split", None))
+                                 redo_frames=config.redo_frames)
         self.head = models.head
         per_second = max(1, int(round(1.0 / config.step_seconds)))   # steps per second
         self.clustering = IncrementalClustering(
